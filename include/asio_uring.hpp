@@ -1,0 +1,18 @@
+//
+// asio_uring.hpp
+// ~~~~~~~~~~~~~~
+//
+// Umbrella header: include this instead of <boost/asio.hpp>.
+//
+#pragma once
+
+#include <asio_uring/facade.hpp>
+
+#include <asio_uring/basic_file.hpp>
+#include <asio_uring/basic_random_access_file.hpp>
+#include <asio_uring/basic_stream_file.hpp>
+#include <asio_uring/file_base.hpp>
+#include <asio_uring/io_context.hpp>
+#include <asio_uring/random_access_file.hpp>
+#include <asio_uring/ring_options.hpp>
+#include <asio_uring/stream_file.hpp>

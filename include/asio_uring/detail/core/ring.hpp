@@ -1,0 +1,141 @@
+// The ring core: RAII over one io_uring instance. Knows nothing of Boost.Asio
+// and keeps <liburing.h> out of every public header. Every function that can
+// fail returns -errno and never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+struct io_uring;
+struct io_uring_sqe;
+struct iovec;
+
+namespace asio_uring::detail::core {
+
+// How the ring is set up. Flags the kernel refuses are dropped one by one
+// (fallback), except those the caller marked as required.
+struct ring_config
+{
+  unsigned entries = 256;        // SQ entries (rounded up to a power of two)
+  unsigned cq_entries = 0;       // 0: four times entries
+  bool sqpoll = false;           // IORING_SETUP_SQPOLL (kernel thread polls)
+  unsigned sqpoll_idle_ms = 1000;
+  bool single_issuer = false;    // IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN
+  bool coop_taskrun = true;      // IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG
+};
+
+// One reaped completion, copied out of the CQ so the slot can be reused.
+struct completion
+{
+  std::uint64_t user_data;
+  std::int32_t res;
+  std::uint32_t flags;
+};
+
+// Test seam. Null in production: each hook costs one predictable branch.
+class fault_hooks
+{
+public:
+  virtual ~fault_hooks() = default;
+  // Return true to make get_sqe() report a full SQ.
+  virtual bool fail_get_sqe() noexcept { return false; }
+  // Return 0 to let io_uring_enter run, or -errno to fail it without entering.
+  virtual int fail_enter() noexcept { return 0; }
+  // May rewrite a completion's result before the caller sees it.
+  virtual void on_completion(completion&) noexcept {}
+};
+
+// user_data values reserved for the core's callers: never valid pointers.
+inline constexpr std::uint64_t ignored_user_data = 0;
+inline constexpr std::uint64_t liburing_timeout_user_data = ~std::uint64_t(0);
+
+class ring
+{
+public:
+  ring() noexcept;
+  ~ring();
+  ring(const ring&) = delete;
+  ring& operator=(const ring&) = delete;
+
+  // Creates the ring. Returns 0 or -errno from io_uring_setup.
+  int init(const ring_config& config) noexcept;
+  bool is_initialised() const noexcept { return initialised_; }
+
+  // A free SQE, or nullptr when the SQ is full (the caller flushes or queues).
+  io_uring_sqe* get_sqe() noexcept;
+
+  // SQEs prepared but not yet handed to the kernel.
+  unsigned sq_pending() const noexcept;
+
+  // Hands prepared SQEs to the kernel without waiting. Returns the number
+  // submitted or -errno (-EBUSY: reap completions first).
+  int flush() noexcept;
+
+  // One io_uring_enter: submits every prepared SQE and, when wait is true,
+  // waits for at least one completion or until timeout_ns elapses
+  // (timeout_ns < 0: no limit; needs IORING_FEAT_EXT_ARG for one syscall).
+  // Returns >= 0, or -ETIME, -EINTR, -EBUSY, -errno.
+  int submit(bool wait, std::int64_t timeout_ns) noexcept;
+
+  // Copies up to max ready completions into out and releases their slots.
+  // Flushes CQEs the kernel holds back (overflow, deferred task work) when
+  // the CQ looks empty. Returns how many were copied.
+  unsigned reap(completion* out, unsigned max) noexcept;
+
+  // Whether the kernel supports the opcode (from IORING_REGISTER_PROBE).
+  bool supports(int opcode) const noexcept;
+
+  int fd() const noexcept;
+  unsigned setup_flags() const noexcept { return setup_flags_; }
+  unsigned features() const noexcept { return features_; }
+  unsigned sq_entries() const noexcept;
+  unsigned cq_entries() const noexcept;
+
+  // Number of io_uring_enter calls made through this object (statistics).
+  std::uint64_t enter_count() const noexcept { return enters_; }
+
+  void set_fault_hooks(fault_hooks* hooks) noexcept { hooks_ = hooks; }
+
+private:
+  std::unique_ptr<io_uring> ring_;
+  bool initialised_ = false;
+  unsigned setup_flags_ = 0;
+  unsigned features_ = 0;
+  std::uint64_t enters_ = 0;
+  fault_hooks* hooks_ = nullptr;
+  std::unique_ptr<unsigned char[]> supported_ops_;  // one byte per opcode
+  unsigned supported_ops_count_ = 0;
+};
+
+// Checks, without throwing, whether an io_uring can be set up here. On
+// failure stores -errno in *error when error is non-null.
+bool probe_support(int* error) noexcept;
+
+// SQE preparation: opcodes are data. Each writes the whole SQE.
+void prep_nop(io_uring_sqe* sqe, std::uint64_t user_data) noexcept;
+void prep_read(io_uring_sqe* sqe, int fd, void* buf, unsigned len,
+    std::uint64_t offset, std::uint64_t user_data) noexcept;
+void prep_readv(io_uring_sqe* sqe, int fd, const ::iovec* iov, unsigned n,
+    std::uint64_t offset, std::uint64_t user_data) noexcept;
+void prep_write(io_uring_sqe* sqe, int fd, const void* buf, unsigned len,
+    std::uint64_t offset, std::uint64_t user_data) noexcept;
+void prep_writev(io_uring_sqe* sqe, int fd, const ::iovec* iov, unsigned n,
+    std::uint64_t offset, std::uint64_t user_data) noexcept;
+void prep_read_fixed(io_uring_sqe* sqe, int fd, void* buf, unsigned len,
+    std::uint64_t offset, int buf_index, std::uint64_t user_data) noexcept;
+void prep_write_fixed(io_uring_sqe* sqe, int fd, const void* buf,
+    unsigned len, std::uint64_t offset, int buf_index,
+    std::uint64_t user_data) noexcept;
+void prep_fsync(io_uring_sqe* sqe, int fd, bool data_only,
+    std::uint64_t user_data) noexcept;
+// Cancels the request whose user_data is target.
+void prep_cancel(io_uring_sqe* sqe, std::uint64_t target,
+    std::uint64_t user_data) noexcept;
+// Cancels every request on fd (IORING_ASYNC_CANCEL_FD | ALL, kernel 5.19).
+void prep_cancel_fd(io_uring_sqe* sqe, int fd,
+    std::uint64_t user_data) noexcept;
+// Cancels every request in the ring (IORING_ASYNC_CANCEL_ANY, kernel 5.19).
+void prep_cancel_all(io_uring_sqe* sqe, std::uint64_t user_data) noexcept;
+
+} // namespace asio_uring::detail::core

@@ -1,0 +1,158 @@
+// Handler-free ring operations for descriptors: prepare the SQE, interpret
+// the CQE. One type per opcode family.
+#pragma once
+
+#include <asio_uring/detail/core/ring.hpp>
+#include <asio_uring/detail/iovecs.hpp>
+#include <asio_uring/detail/operation.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <tuple>
+
+namespace asio_uring::detail {
+
+// The file position of a stream_file, shared with its operations so that a
+// completion can advance it even after the file object moved.
+using stream_position = std::shared_ptr<std::uint64_t>;
+
+// Offset meaning "the descriptor's own file position" (appending writes).
+inline constexpr std::uint64_t current_position = ~std::uint64_t(0);
+
+inline boost::system::error_code errno_to_error(int err) noexcept
+{
+  return boost::system::error_code(err, boost::system::system_category());
+}
+
+// IORING_OP_READ / READV at an explicit offset. Lifetime: the iovecs live
+// in this op; the memory they point at belongs to the caller, who keeps it
+// alive until the handler runs (Asio's buffer contract).
+template <typename MutableBufferSequence>
+class read_op_base : public uring_op
+{
+public:
+  read_op_base(func_type complete, int fd, std::uint64_t offset,
+      const MutableBufferSequence& buffers, stream_position position)
+    : uring_op(complete, &read_op_base::do_prepare, fd),
+      offset_(offset), bufs_(buffers), position_(std::move(position))
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    read_op_base* o = static_cast<read_op_base*>(base);
+    if (o->bufs_.count() == 1)
+      core::prep_read(sqe, o->fd_, o->bufs_.data()[0].iov_base,
+          static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
+          o->user_data());
+    else
+      core::prep_readv(sqe, o->fd_, o->bufs_.data(), o->bufs_.count(),
+          o->offset_, o->user_data());
+  }
+
+  bool should_retry() const noexcept
+  {
+    return result_ == -EINTR || result_ == -EAGAIN;
+  }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_), 0};
+    if (result_ == 0 && bufs_.total_size() != 0)
+      return {boost::asio::error::eof, 0};
+    if (position_)
+      *position_ += static_cast<std::uint64_t>(result_);
+    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+  }
+
+  std::size_t total_size() const noexcept { return bufs_.total_size(); }
+
+private:
+  std::uint64_t offset_;
+  iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs_;
+  stream_position position_;
+};
+
+// IORING_OP_WRITE / WRITEV at an explicit offset (or current_position).
+template <typename ConstBufferSequence>
+class write_op_base : public uring_op
+{
+public:
+  write_op_base(func_type complete, int fd, std::uint64_t offset,
+      const ConstBufferSequence& buffers, stream_position position)
+    : uring_op(complete, &write_op_base::do_prepare, fd),
+      offset_(offset), bufs_(buffers), position_(std::move(position))
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    write_op_base* o = static_cast<write_op_base*>(base);
+    if (o->bufs_.count() == 1)
+      core::prep_write(sqe, o->fd_, o->bufs_.data()[0].iov_base,
+          static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
+          o->user_data());
+    else
+      core::prep_writev(sqe, o->fd_, o->bufs_.data(), o->bufs_.count(),
+          o->offset_, o->user_data());
+  }
+
+  bool should_retry() const noexcept
+  {
+    return result_ == -EINTR || result_ == -EAGAIN;
+  }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_), 0};
+    if (position_ && offset_ != current_position)
+      *position_ += static_cast<std::uint64_t>(result_);
+    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+  }
+
+  std::size_t total_size() const noexcept { return bufs_.total_size(); }
+
+private:
+  std::uint64_t offset_;
+  iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
+  stream_position position_;
+};
+
+// IORING_OP_FSYNC (optionally data only).
+class fsync_op_base : public uring_op
+{
+public:
+  fsync_op_base(func_type complete, int fd, bool data_only)
+    : uring_op(complete, &fsync_op_base::do_prepare, fd),
+      data_only_(data_only)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    fsync_op_base* o = static_cast<fsync_op_base*>(base);
+    core::prep_fsync(sqe, o->fd_, o->data_only_, o->user_data());
+  }
+
+  bool should_retry() const noexcept { return result_ == -EINTR; }
+
+  std::tuple<boost::system::error_code> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_)};
+    return {boost::system::error_code()};
+  }
+
+private:
+  bool data_only_;
+};
+
+} // namespace asio_uring::detail

@@ -1,0 +1,67 @@
+// Operation base types: everything the context queues is an operation; ring
+// operations add an SQE preparer and the completion's result.
+#pragma once
+
+#include <cstdint>
+
+struct io_uring_sqe;
+
+namespace asio_uring::detail {
+
+class scheduler;
+template <typename Operation> class op_queue;
+class op_queue_access;
+
+// Base of every queued operation (ready handlers, ring operations, timer
+// waits). Type erasure is one function pointer: complete when owner is set,
+// destroy (without invoking the handler) when owner is null.
+class operation
+{
+public:
+  // Runs the completion handler (the operation frees itself first).
+  void complete(scheduler& owner) { func_(&owner, this); }
+  // Destroys the operation and its handler without invoking it.
+  void destroy() { func_(nullptr, this); }
+
+protected:
+  using func_type = void (*)(scheduler* owner, operation* op);
+
+  explicit operation(func_type func) noexcept : func_(func) {}
+  ~operation() = default;
+
+private:
+  friend class op_queue_access;
+  operation* next_ = nullptr;  // intrusive link for op_queue
+  func_type func_;             // completion or destruction
+};
+
+// An operation that goes through the ring. Lifetime: the object stays alive
+// (and with it everything its SQE points at) until its final CQE is reaped.
+class uring_op : public operation
+{
+public:
+  using prepare_type = void (*)(uring_op* op, io_uring_sqe* sqe);
+
+  // Fills the SQE; user_data must be this object's address.
+  void prepare(io_uring_sqe* sqe) { prepare_(this, sqe); }
+
+  std::uint64_t user_data() noexcept
+  {
+    return reinterpret_cast<std::uintptr_t>(this);
+  }
+
+  int result_ = 0;          // CQE res: bytes or -errno
+  std::uint32_t cqe_flags_ = 0;
+  int fd_ = -1;             // descriptor, so cancel() can find queued ops
+
+protected:
+  uring_op(func_type complete, prepare_type prepare, int fd) noexcept
+    : operation(complete), fd_(fd), prepare_(prepare)
+  {
+  }
+
+private:
+  prepare_type prepare_;
+};
+
+} // namespace asio_uring::detail

@@ -1,0 +1,227 @@
+// The io_context's engine: the run loop over the ring, the ready queue,
+// outstanding-work counting, and the entry points operations use.
+#pragma once
+
+#include <asio_uring/detail/core/ring.hpp>
+#include <asio_uring/detail/op_queue.hpp>
+#include <asio_uring/detail/operation.hpp>
+#include <asio_uring/detail/timer_queue_base.hpp>
+#include <asio_uring/ring_options.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+namespace asio_uring::detail {
+
+// Per-thread state of a thread inside run()/poll() of one scheduler. Threads
+// can nest (a handler running another context's run_one), so these form a
+// stack through thread_info::next.
+struct thread_info
+{
+  scheduler* owner = nullptr;
+  thread_info* next = nullptr;
+  op_queue<operation> private_queue;  // completions posted by this thread
+  long private_work = 0;              // work started on this thread, unmerged
+};
+
+class scheduler
+{
+public:
+  // Sets up the ring. Throws boost::system::system_error naming the cause
+  // and the fix when io_uring is unavailable.
+  scheduler(const ring_options& options, int concurrency_hint);
+  ~scheduler();
+
+  // Cancels everything in the ring, waits for the kernel to release every
+  // buffer, then destroys all operations without invoking their handlers.
+  void shutdown();
+
+  std::size_t run(boost::system::error_code& ec);
+  std::size_t run_one(boost::system::error_code& ec);
+  // Runs at most one handler, waiting no later than deadline.
+  std::size_t run_one_until(std::chrono::steady_clock::time_point deadline,
+      boost::system::error_code& ec);
+  std::size_t poll(boost::system::error_code& ec);
+  std::size_t poll_one(boost::system::error_code& ec);
+
+  void stop();
+  bool stopped() const;
+  void restart();
+
+  // Outstanding work: run() returns when it reaches zero.
+  void work_started() noexcept
+  {
+    outstanding_work_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void work_finished() noexcept
+  {
+    if (outstanding_work_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      stop();
+  }
+
+  // Whether the calling thread is inside run()/poll() of this scheduler.
+  bool can_dispatch() const noexcept { return this_thread() != nullptr; }
+
+  // Queues a ready operation and counts it as new work.
+  void post_immediate_completion(operation* op, bool is_continuation);
+  // Queues a ready operation whose work was counted when it started.
+  void post_deferred_completion(operation* op);
+  void post_deferred_completions(op_queue<operation>& ops);
+
+  // Starts a ring operation: counts work, prepares its SQE now when the
+  // ring is free, or queues it for the thread running the ring.
+  void start_op(uring_op* op);
+  // Resubmits a ring operation after a retryable result (EINTR, EAGAIN).
+  // Called only from a completion, so the work is already counted.
+  void restart_op(uring_op* op);
+  // Requests cancellation of one operation (IORING_OP_ASYNC_CANCEL).
+  void cancel_op(uring_op* op);
+  // Cancels every operation on fd, and makes sure the kernel has matched
+  // them against fd before returning, so fd may be closed right after.
+  void cancel_fd(int fd);
+
+  // Timer queues (one per clock type) register themselves here.
+  void add_timer_queue(timer_queue_base& q);
+  void remove_timer_queue(timer_queue_base& q);
+  // Arms op on timer in queue q; counts work.
+  template <typename Queue>
+  void schedule_timer(Queue& q, const typename Queue::time_point& time,
+      typename Queue::per_timer_data& timer, operation* op);
+  // Cancels at most max of timer's waits; returns how many.
+  template <typename Queue>
+  std::size_t cancel_timer(Queue& q, typename Queue::per_timer_data& timer,
+      std::size_t max = std::size_t(-1));
+  template <typename Queue>
+  void move_timer(Queue& q, typename Queue::per_timer_data& target,
+      typename Queue::per_timer_data& source);
+
+  int concurrency_hint() const noexcept { return concurrency_hint_; }
+  core::ring& ring() noexcept { return ring_; }
+  // io_uring_enter calls so far (statistics and tests).
+  std::uint64_t enter_count() const noexcept { return ring_.enter_count(); }
+
+private:
+  struct task_cleanup;
+  struct work_cleanup;
+
+  // Marker in op_queue_: whoever pops it runs the next ring turn.
+  class task_op : public operation
+  {
+  public:
+    task_op() noexcept : operation(&task_op::noop) {}
+
+  private:
+    static void noop(scheduler*, operation*) {}
+  };
+
+  thread_info* this_thread() const noexcept;
+  std::size_t do_run_one(std::unique_lock<std::mutex>& lock,
+      thread_info& this_thread, bool poll,
+      const std::chrono::steady_clock::time_point* deadline);
+  // One loop turn over the ring: move queued SQEs in, one io_uring_enter,
+  // reap completions and expired timers into ops.
+  void run_ring_turn(bool block,
+      const std::chrono::steady_clock::time_point* deadline,
+      op_queue<operation>& ops);
+  // With the ring held: prepares op's SQE, flushing a full SQ once; false if
+  // the SQ is still full.
+  bool try_prepare(uring_op* op);
+  // With the ring held: an SQE, flushing and reaping as needed to get one.
+  io_uring_sqe* get_sqe_forcibly();
+  // With the ring held: reaps every available completion into ops.
+  void reap_all(op_queue<operation>& ops);
+  void handle_completion(const core::completion& c, op_queue<operation>& ops);
+  void arm_wakeup();
+  // Wakes the thread blocked in the ring (eventfd write).
+  void interrupt_ring();
+  void wake_one_thread_and_unlock(std::unique_lock<std::mutex>& lock);
+  void stop_all_threads(std::unique_lock<std::mutex>& lock);
+  // Locks the ring for the calling thread, interrupting a blocked ring
+  // thread first. Reentrant for the thread that already holds it.
+  void lock_ring();
+  void unlock_ring();
+  long long timer_wait_ns(long long max_ns) const;
+
+  core::ring ring_;                        // the kernel queues
+  const int concurrency_hint_;
+  const bool one_thread_;                  // concurrency_hint == 1
+  task_op task_operation_;                 // outlives op_queue_
+  mutable std::mutex mutex_;               // guards everything below it
+  std::condition_variable wakeup_;         // idle threads wait here
+  op_queue<operation> op_queue_;           // ready operations (and task_op)
+  op_queue<uring_op> pending_;             // ops waiting for an SQE
+  timer_queue_base* timer_queues_ = nullptr;
+  std::size_t idle_threads_ = 0;           // threads waiting on wakeup_
+  bool stopped_ = false;
+  bool shutdown_ = false;
+  bool task_interrupted_ = true;           // ring turn won't block
+  std::atomic<bool> shutting_down_{false}; // shutdown_, readable unlocked
+  std::atomic<long> outstanding_work_{0};
+
+  std::mutex ring_mutex_;                  // held by whoever touches the SQ/CQ
+  std::atomic<std::thread::id> ring_owner_{};
+  unsigned ring_depth_ = 0;                // reentrant holds by ring_owner_
+  int wakeup_fd_ = -1;                     // eventfd read through the ring
+  std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
+  bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
+  std::size_t inflight_ = 0;               // ring ops awaiting their CQE
+};
+
+// Reserved user_data tags (never operation addresses).
+inline constexpr std::uint64_t wakeup_user_data = 1;
+
+template <typename Queue>
+void scheduler::schedule_timer(Queue& q,
+    const typename Queue::time_point& time,
+    typename Queue::per_timer_data& timer, operation* op)
+{
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (shutdown_)
+  {
+    lock.unlock();
+    work_started();
+    post_deferred_completion(op);
+    return;
+  }
+  bool earliest = q.enqueue_timer(time, timer, op);
+  work_started();
+  if (earliest && !task_interrupted_)
+  {
+    task_interrupted_ = true;
+    lock.unlock();
+    interrupt_ring();
+  }
+}
+
+template <typename Queue>
+std::size_t scheduler::cancel_timer(Queue& q,
+    typename Queue::per_timer_data& timer, std::size_t max)
+{
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue<operation> ops;
+  std::size_t n = q.cancel_timer(timer, ops, max);
+  lock.unlock();
+  post_deferred_completions(ops);
+  return n;
+}
+
+template <typename Queue>
+void scheduler::move_timer(Queue& q, typename Queue::per_timer_data& target,
+    typename Queue::per_timer_data& source)
+{
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue<operation> ops;
+  q.cancel_timer(target, ops);
+  q.move_timer(target, source);
+  lock.unlock();
+  post_deferred_completions(ops);
+}
+
+} // namespace asio_uring::detail

@@ -1,0 +1,291 @@
+#include <asio_uring/detail/core/ring.hpp>
+
+#include <liburing.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sys/uio.h>
+
+namespace asio_uring::detail::core {
+
+ring::ring() noexcept = default;
+
+ring::~ring()
+{
+  if (initialised_)
+    ::io_uring_queue_exit(ring_.get());
+}
+
+namespace {
+
+// Tries io_uring_setup with flags, then without the optional ones the kernel
+// rejects with EINVAL (older kernels), most recent first.
+int setup_with_fallback(unsigned entries, io_uring_params& base, io_uring* r)
+{
+  static constexpr unsigned optional_flags[] = {
+      IORING_SETUP_DEFER_TASKRUN,  // 6.1
+      IORING_SETUP_SINGLE_ISSUER,  // 6.0
+      IORING_SETUP_TASKRUN_FLAG,   // 5.19
+      IORING_SETUP_COOP_TASKRUN,   // 5.19
+      IORING_SETUP_SUBMIT_ALL,     // 5.18
+  };
+  unsigned flags = base.flags;
+  for (std::size_t i = 0;; ++i)
+  {
+    io_uring_params p = base;
+    p.flags = flags;
+    int ret = ::io_uring_queue_init_params(entries, r, &p);
+    if (ret == 0)
+    {
+      base = p;
+      return 0;
+    }
+    if (ret != -EINVAL || i == std::size(optional_flags))
+      return ret;
+    flags &= ~optional_flags[i];
+    // DEFER_TASKRUN is only valid with SINGLE_ISSUER.
+    if (!(flags & IORING_SETUP_SINGLE_ISSUER))
+      flags &= ~IORING_SETUP_DEFER_TASKRUN;
+  }
+}
+
+} // namespace
+
+int ring::init(const ring_config& config) noexcept
+{
+  if (initialised_)
+    return -EALREADY;
+  if (!ring_)
+  {
+    ring_.reset(new (std::nothrow) io_uring{});
+    if (!ring_)
+      return -ENOMEM;
+  }
+
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SUBMIT_ALL;
+  params.flags |= IORING_SETUP_CQSIZE;
+  params.cq_entries = config.cq_entries ? config.cq_entries
+                                        : 4 * (config.entries ? config.entries : 1);
+  if (config.sqpoll)
+  {
+    params.flags |= IORING_SETUP_SQPOLL;
+    params.sq_thread_idle = config.sqpoll_idle_ms;
+  }
+  else if (config.single_issuer)
+    params.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  else if (config.coop_taskrun)
+    params.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+
+  int ret = setup_with_fallback(config.entries ? config.entries : 1, params,
+      ring_.get());
+  if (ret < 0)
+    return ret;
+
+  initialised_ = true;
+  setup_flags_ = params.flags;
+  features_ = params.features;
+
+  // Opcode support is probed once; an unprobeable kernel (< 5.6) reports none.
+  if (io_uring_probe* probe = ::io_uring_get_probe_ring(ring_.get()))
+  {
+    supported_ops_count_ = probe->last_op + 1u;
+    supported_ops_.reset(new (std::nothrow) unsigned char[supported_ops_count_]);
+    if (supported_ops_)
+      for (unsigned op = 0; op < supported_ops_count_; ++op)
+        supported_ops_[op] = ::io_uring_opcode_supported(probe, int(op)) ? 1 : 0;
+    ::io_uring_free_probe(probe);
+  }
+
+  // The registered ring fd saves an fget/fput per enter (5.18); optional.
+  (void)::io_uring_register_ring_fd(ring_.get());
+  return 0;
+}
+
+io_uring_sqe* ring::get_sqe() noexcept
+{
+  if (hooks_ && hooks_->fail_get_sqe())
+    return nullptr;
+  return ::io_uring_get_sqe(ring_.get());
+}
+
+unsigned ring::sq_pending() const noexcept
+{
+  return ::io_uring_sq_ready(ring_.get());
+}
+
+int ring::flush() noexcept
+{
+  if (::io_uring_sq_ready(ring_.get()) == 0)
+    return 0;
+  if (hooks_)
+    if (int injected = hooks_->fail_enter())
+      return injected;
+  ++enters_;
+  return ::io_uring_submit(ring_.get());
+}
+
+int ring::submit(bool wait, std::int64_t timeout_ns) noexcept
+{
+  io_uring* r = ring_.get();
+  if (!wait)
+  {
+    // Nothing to submit and no completions held back: no syscall.
+    const unsigned needs_flush = IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN;
+    if (::io_uring_sq_ready(r) == 0
+        && !(IO_URING_READ_ONCE(*r->sq.kflags) & needs_flush))
+      return 0;
+  }
+  if (hooks_)
+    if (int injected = hooks_->fail_enter())
+      return injected;
+  ++enters_;
+  if (!wait)
+    return ::io_uring_submit_and_get_events(r);
+
+  io_uring_cqe* cqe = nullptr;
+  if (timeout_ns < 0)
+    return ::io_uring_submit_and_wait_timeout(r, &cqe, 1, nullptr, nullptr);
+  __kernel_timespec ts{};
+  ts.tv_sec = timeout_ns / 1000000000;
+  ts.tv_nsec = timeout_ns % 1000000000;
+  return ::io_uring_submit_and_wait_timeout(r, &cqe, 1, &ts, nullptr);
+}
+
+unsigned ring::reap(completion* out, unsigned max) noexcept
+{
+  io_uring* r = ring_.get();
+  unsigned count = 0;
+  for (int attempt = 0; attempt < 2 && count == 0; ++attempt)
+  {
+    unsigned head;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(r, head, cqe)
+    {
+      if (count == max)
+        break;
+      out[count].user_data = cqe->user_data;
+      out[count].res = cqe->res;
+      out[count].flags = cqe->flags;
+      ++count;
+    }
+    ::io_uring_cq_advance(r, count);
+    if (count != 0)
+      break;
+    // The CQ is empty: completions may still wait in the kernel's overflow
+    // list or as task work (COOP_TASKRUN); one GETEVENTS enter flushes them.
+    const unsigned needs_flush = IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN;
+    if (!(IO_URING_READ_ONCE(*r->sq.kflags) & needs_flush))
+      break;
+    ++enters_;
+    (void)::io_uring_get_events(r);
+  }
+  if (hooks_)
+    for (unsigned i = 0; i < count; ++i)
+      hooks_->on_completion(out[i]);
+  return count;
+}
+
+bool ring::supports(int opcode) const noexcept
+{
+  return opcode >= 0 && unsigned(opcode) < supported_ops_count_
+      && supported_ops_ && supported_ops_[opcode];
+}
+
+int ring::fd() const noexcept { return ring_ ? ring_->ring_fd : -1; }
+unsigned ring::sq_entries() const noexcept { return ring_->sq.ring_entries; }
+unsigned ring::cq_entries() const noexcept { return ring_->cq.ring_entries; }
+
+bool probe_support(int* error) noexcept
+{
+  io_uring r{};
+  int ret = ::io_uring_queue_init(2, &r, 0);
+  if (ret < 0)
+  {
+    if (error)
+      *error = ret;
+    return false;
+  }
+  ::io_uring_queue_exit(&r);
+  if (error)
+    *error = 0;
+  return true;
+}
+
+void prep_nop(io_uring_sqe* sqe, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_nop(sqe);
+  sqe->user_data = user_data;
+}
+
+void prep_read(io_uring_sqe* sqe, int fd, void* buf, unsigned len,
+    std::uint64_t offset, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_read(sqe, fd, buf, len, offset);
+  sqe->user_data = user_data;
+}
+
+void prep_readv(io_uring_sqe* sqe, int fd, const ::iovec* iov, unsigned n,
+    std::uint64_t offset, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_readv(sqe, fd, iov, n, offset);
+  sqe->user_data = user_data;
+}
+
+void prep_write(io_uring_sqe* sqe, int fd, const void* buf, unsigned len,
+    std::uint64_t offset, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_write(sqe, fd, buf, len, offset);
+  sqe->user_data = user_data;
+}
+
+void prep_writev(io_uring_sqe* sqe, int fd, const ::iovec* iov, unsigned n,
+    std::uint64_t offset, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_writev(sqe, fd, iov, n, offset);
+  sqe->user_data = user_data;
+}
+
+void prep_read_fixed(io_uring_sqe* sqe, int fd, void* buf, unsigned len,
+    std::uint64_t offset, int buf_index, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_read_fixed(sqe, fd, buf, len, offset, buf_index);
+  sqe->user_data = user_data;
+}
+
+void prep_write_fixed(io_uring_sqe* sqe, int fd, const void* buf,
+    unsigned len, std::uint64_t offset, int buf_index,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_write_fixed(sqe, fd, buf, len, offset, buf_index);
+  sqe->user_data = user_data;
+}
+
+void prep_fsync(io_uring_sqe* sqe, int fd, bool data_only,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_fsync(sqe, fd, data_only ? IORING_FSYNC_DATASYNC : 0);
+  sqe->user_data = user_data;
+}
+
+void prep_cancel(io_uring_sqe* sqe, std::uint64_t target,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_cancel64(sqe, target, 0);
+  sqe->user_data = user_data;
+}
+
+void prep_cancel_fd(io_uring_sqe* sqe, int fd,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  sqe->user_data = user_data;
+}
+
+void prep_cancel_all(io_uring_sqe* sqe, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  sqe->user_data = user_data;
+}
+
+} // namespace asio_uring::detail::core

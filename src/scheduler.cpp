@@ -1,0 +1,792 @@
+#include <asio_uring/detail/scheduler.hpp>
+
+#include <boost/system/system_error.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace asio_uring::detail {
+
+namespace {
+
+thread_local thread_info* top_of_thread_stack = nullptr;
+
+// Pushes a thread_info for the duration of run()/poll().
+class call_stack_context
+{
+public:
+  call_stack_context(scheduler* owner, thread_info& info) noexcept
+    : info_(info)
+  {
+    info.owner = owner;
+    info.next = top_of_thread_stack;
+    top_of_thread_stack = &info;
+  }
+  ~call_stack_context() { top_of_thread_stack = info_.next; }
+  call_stack_context(const call_stack_context&) = delete;
+  call_stack_context& operator=(const call_stack_context&) = delete;
+
+private:
+  thread_info& info_;
+};
+
+void relock(std::unique_lock<std::mutex>& lock)
+{
+  if (!lock.owns_lock())
+    lock.lock();
+}
+
+std::string setup_error_message(int err)
+{
+  std::string what = "asio_uring::io_context: io_uring_setup failed: ";
+  switch (err)
+  {
+  case ENOSYS:
+    what += "the kernel has no io_uring (Linux 5.19 or later is needed), or a "
+            "seccomp filter denies io_uring_setup (container runtimes do by "
+            "default). Fix: run on a newer kernel, or allow io_uring_setup, "
+            "io_uring_enter and io_uring_register in the seccomp profile";
+    break;
+  case EPERM:
+  case EACCES:
+    what += "io_uring is disabled for this process (sysctl "
+            "kernel.io_uring_disabled is 1 or 2, or the process is not in "
+            "kernel.io_uring_group). Fix: sysctl -w kernel.io_uring_disabled=0"
+            " or add the user to the io_uring group";
+    break;
+  case ENOMEM:
+    what += "the ring's memory could not be allocated or locked "
+            "(RLIMIT_MEMLOCK is too low on kernels before 5.12). Fix: raise "
+            "the limit (ulimit -l) or use a smaller ring_options::entries";
+    break;
+  case EINVAL:
+    what += "the kernel rejected the ring parameters. Fix: use a smaller "
+            "ring_options::entries (at most 32768) or a newer kernel";
+    break;
+  case EMFILE:
+  case ENFILE:
+    what += "no file descriptor is left for the ring. Fix: close "
+            "descriptors or raise RLIMIT_NOFILE";
+    break;
+  default:
+    what += std::strerror(err);
+    break;
+  }
+  return what;
+}
+
+} // namespace
+
+struct scheduler::task_cleanup
+{
+  ~task_cleanup()
+  {
+    if (info.private_work > 0)
+      owner->outstanding_work_.fetch_add(info.private_work,
+          std::memory_order_relaxed);
+    info.private_work = 0;
+    // Completions reaped by the turn become ready, and the task goes back to
+    // the end of the queue.
+    relock(lock);
+    owner->task_interrupted_ = true;
+    owner->op_queue_.push(info.private_queue);
+    owner->op_queue_.push(&owner->task_operation_);
+  }
+
+  scheduler* owner;
+  std::unique_lock<std::mutex>& lock;
+  thread_info& info;
+};
+
+struct scheduler::work_cleanup
+{
+  ~work_cleanup()
+  {
+    // The handler that just ran accounted for one unit of work.
+    if (info.private_work > 1)
+      owner->outstanding_work_.fetch_add(info.private_work - 1,
+          std::memory_order_relaxed);
+    else if (info.private_work < 1)
+      owner->work_finished();
+    info.private_work = 0;
+    if (!info.private_queue.empty())
+    {
+      relock(lock);
+      owner->op_queue_.push(info.private_queue);
+    }
+  }
+
+  scheduler* owner;
+  std::unique_lock<std::mutex>& lock;
+  thread_info& info;
+};
+
+scheduler::scheduler(const ring_options& options, int concurrency_hint)
+  : concurrency_hint_(concurrency_hint),
+    one_thread_(concurrency_hint == 1)
+{
+  core::ring_config config;
+  config.entries = options.entries;
+  config.cq_entries = options.cq_entries;
+  config.sqpoll = options.sqpoll;
+  config.sqpoll_idle_ms = options.sqpoll_idle_ms;
+  config.single_issuer = options.single_issuer;
+  if (int r = ring_.init(config); r < 0)
+    throw boost::system::system_error(
+        boost::system::error_code(-r, boost::system::system_category()),
+        setup_error_message(-r));
+
+  wakeup_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (wakeup_fd_ < 0)
+    throw boost::system::system_error(
+        boost::system::error_code(errno, boost::system::system_category()),
+        "asio_uring::io_context: eventfd");
+
+  op_queue_.push(&task_operation_);
+  std::lock_guard<std::mutex> ring_lock(ring_mutex_);
+  arm_wakeup();
+}
+
+scheduler::~scheduler()
+{
+  shutdown();
+  if (wakeup_fd_ >= 0)
+    ::close(wakeup_fd_);
+}
+
+thread_info* scheduler::this_thread() const noexcept
+{
+  for (thread_info* i = top_of_thread_stack; i; i = i->next)
+    if (i->owner == this)
+      return i;
+  return nullptr;
+}
+
+void scheduler::shutdown()
+{
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shutdown_)
+      return;
+    shutdown_ = true;
+    shutting_down_.store(true, std::memory_order_release);
+  }
+
+  // Cancel everything the kernel holds and wait for every final CQE: until
+  // then the kernel may still write into operation-owned buffers.
+  op_queue<operation> done;
+  lock_ring();
+  if (inflight_ > 0 || wakeup_armed_)
+  {
+    core::prep_cancel_all(get_sqe_forcibly(), core::ignored_user_data);
+    while (inflight_ > 0 || wakeup_armed_)
+    {
+      int r = ring_.submit(true, 100'000'000);
+      if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY
+          && r != -EAGAIN)
+        break;  // the ring is unusable: leak rather than free live memory
+      reap_all(done);
+      if (r == -ETIME && (inflight_ > 0 || wakeup_armed_))
+        core::prep_cancel_all(get_sqe_forcibly(), core::ignored_user_data);
+    }
+  }
+  unlock_ring();
+
+  // Destroy, never invoke, every remaining operation.
+  op_queue<operation> all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    op_queue_.remove(&task_operation_);
+    all.push(op_queue_);
+    all.push(pending_);
+    for (timer_queue_base* q = timer_queues_; q; q = q->next_)
+      q->get_all_timers(all);
+  }
+  all.push(done);
+  while (operation* op = all.front())
+  {
+    all.pop();
+    op->destroy();
+  }
+}
+
+std::size_t scheduler::run(boost::system::error_code& ec)
+{
+  ec.clear();
+  if (outstanding_work_.load(std::memory_order_acquire) == 0)
+  {
+    stop();
+    return 0;
+  }
+  thread_info this_thread;
+  call_stack_context ctx(this, this_thread);
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::size_t n = 0;
+  for (; do_run_one(lock, this_thread, false, nullptr); relock(lock))
+    if (n != (std::numeric_limits<std::size_t>::max)())
+      ++n;
+  return n;
+}
+
+std::size_t scheduler::run_one(boost::system::error_code& ec)
+{
+  ec.clear();
+  if (outstanding_work_.load(std::memory_order_acquire) == 0)
+  {
+    stop();
+    return 0;
+  }
+  thread_info this_thread;
+  call_stack_context ctx(this, this_thread);
+  std::unique_lock<std::mutex> lock(mutex_);
+  return do_run_one(lock, this_thread, false, nullptr);
+}
+
+std::size_t scheduler::run_one_until(
+    std::chrono::steady_clock::time_point deadline,
+    boost::system::error_code& ec)
+{
+  ec.clear();
+  if (outstanding_work_.load(std::memory_order_acquire) == 0)
+  {
+    stop();
+    return 0;
+  }
+  thread_info this_thread;
+  call_stack_context ctx(this, this_thread);
+  std::unique_lock<std::mutex> lock(mutex_);
+  return do_run_one(lock, this_thread, false, &deadline);
+}
+
+std::size_t scheduler::poll(boost::system::error_code& ec)
+{
+  ec.clear();
+  if (outstanding_work_.load(std::memory_order_acquire) == 0)
+  {
+    stop();
+    return 0;
+  }
+  thread_info this_thread;
+  call_stack_context ctx(this, this_thread);
+  std::unique_lock<std::mutex> lock(mutex_);
+  std::size_t n = 0;
+  for (; do_run_one(lock, this_thread, true, nullptr); relock(lock))
+    if (n != (std::numeric_limits<std::size_t>::max)())
+      ++n;
+  return n;
+}
+
+std::size_t scheduler::poll_one(boost::system::error_code& ec)
+{
+  ec.clear();
+  if (outstanding_work_.load(std::memory_order_acquire) == 0)
+  {
+    stop();
+    return 0;
+  }
+  thread_info this_thread;
+  call_stack_context ctx(this, this_thread);
+  std::unique_lock<std::mutex> lock(mutex_);
+  return do_run_one(lock, this_thread, true, nullptr);
+}
+
+// Runs at most one handler. Returns 1 with the lock released, or 0 with the
+// lock held. poll: never block; deadline: block no later than *deadline.
+std::size_t scheduler::do_run_one(std::unique_lock<std::mutex>& lock,
+    thread_info& this_thread, bool poll,
+    const std::chrono::steady_clock::time_point* deadline)
+{
+  bool ran_turn = false;
+  while (!stopped_)
+  {
+    if (!op_queue_.empty())
+    {
+      operation* o = op_queue_.front();
+      op_queue_.pop();
+      bool more_handlers = !op_queue_.empty();
+
+      if (o == &task_operation_)
+      {
+        if (ran_turn && !more_handlers)
+        {
+          // One turn found nothing to run.
+          if (poll || (deadline
+                  && std::chrono::steady_clock::now() >= *deadline))
+          {
+            op_queue_.push(&task_operation_);
+            return 0;
+          }
+        }
+        bool block = !more_handlers && !poll;
+        task_interrupted_ = !block;
+        if (more_handlers && !one_thread_)
+          wake_one_thread_and_unlock(lock);
+        else
+          lock.unlock();
+
+        task_cleanup on_exit{this, lock, this_thread};
+        run_ring_turn(block, deadline, this_thread.private_queue);
+        ran_turn = true;
+        // on_exit relocks and requeues the task and the completions.
+      }
+      else
+      {
+        if (more_handlers && !one_thread_)
+          wake_one_thread_and_unlock(lock);
+        else
+          lock.unlock();
+
+        work_cleanup on_exit{this, lock, this_thread};
+        o->complete(*this);
+        return 1;
+      }
+    }
+    else
+    {
+      if (poll)
+        return 0;
+      // Another thread runs the ring turn: wait for handlers from it.
+      ++idle_threads_;
+      if (deadline)
+      {
+        bool timed_out = wakeup_.wait_until(lock, *deadline)
+            == std::cv_status::timeout;
+        --idle_threads_;
+        if (timed_out && op_queue_.empty())
+          return 0;
+      }
+      else
+      {
+        wakeup_.wait(lock);
+        --idle_threads_;
+      }
+    }
+  }
+  return 0;
+}
+
+void scheduler::run_ring_turn(bool block,
+    const std::chrono::steady_clock::time_point* deadline,
+    op_queue<operation>& ops)
+{
+  lock_ring();
+
+  // Operations queued while the ring was busy, or when the SQ was full.
+  op_queue<uring_op> queued;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queued.push(pending_);
+  }
+  while (uring_op* op = queued.front())
+  {
+    if (!try_prepare(op))
+      break;
+    queued.pop();
+  }
+  if (!queued.empty())
+  {
+    // SQ full and the kernel refused more: reap first, submit next turn.
+    block = false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_.push_front(queued);
+  }
+  if (!wakeup_armed_ && !shutting_down_.load(std::memory_order_relaxed))
+    arm_wakeup();
+
+  long long timeout_ns = -1;
+  if (block)
+  {
+    // Waits are capped so that clocks that jump (system_clock) are rechecked.
+    long long max_ns = 300'000'000'000LL;
+    if (deadline)
+    {
+      auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          *deadline - std::chrono::steady_clock::now()).count();
+      max_ns = left < 0 ? 0 : (left < max_ns ? left : max_ns);
+    }
+    timeout_ns = timer_wait_ns(max_ns);
+    if (timeout_ns == 0)
+      block = false;
+  }
+
+  int r = ring_.submit(block, timeout_ns);
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+  {
+    unlock_ring();
+    throw boost::system::system_error(
+        boost::system::error_code(-r, boost::system::system_category()),
+        "asio_uring: io_uring_enter");
+  }
+  reap_all(ops);
+  unlock_ring();
+
+  if (timer_queues_)
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (timer_queue_base* q = timer_queues_; q; q = q->next_)
+      q->get_ready_timers(ops);
+  }
+}
+
+void scheduler::reap_all(op_queue<operation>& ops)
+{
+  core::completion batch[64];
+  for (;;)
+  {
+    unsigned n = ring_.reap(batch, 64);
+    for (unsigned i = 0; i < n; ++i)
+      handle_completion(batch[i], ops);
+    if (n < 64)
+      break;
+  }
+}
+
+void scheduler::handle_completion(const core::completion& c,
+    op_queue<operation>& ops)
+{
+  if (c.user_data == wakeup_user_data)
+  {
+    wakeup_armed_ = false;
+    if (!shutting_down_.load(std::memory_order_relaxed))
+      arm_wakeup();
+    return;
+  }
+  if (c.user_data == core::ignored_user_data
+      || c.user_data == core::liburing_timeout_user_data)
+    return;
+  uring_op* op = reinterpret_cast<uring_op*>(c.user_data);
+  op->result_ = c.res;
+  op->cqe_flags_ = c.flags;
+  --inflight_;
+  ops.push(op);
+}
+
+bool scheduler::try_prepare(uring_op* op)
+{
+  io_uring_sqe* sqe = ring_.get_sqe();
+  if (!sqe)
+  {
+    (void)ring_.flush();
+    sqe = ring_.get_sqe();
+    if (!sqe)
+      return false;
+  }
+  op->prepare(sqe);
+  ++inflight_;
+  return true;
+}
+
+io_uring_sqe* scheduler::get_sqe_forcibly()
+{
+  for (;;)
+  {
+    if (io_uring_sqe* sqe = ring_.get_sqe())
+      return sqe;
+    int r = ring_.flush();
+    if (r == -EBUSY || r == -EAGAIN)
+    {
+      // The CQ is full: reap to make room; the completions become ready.
+      op_queue<operation> ops;
+      reap_all(ops);
+      if (!ops.empty())
+        post_deferred_completions(ops);
+      else
+        std::this_thread::yield();
+    }
+  }
+}
+
+void scheduler::arm_wakeup()
+{
+  io_uring_sqe* sqe = get_sqe_forcibly();
+  // Lifetime: wakeup_buffer_ is a member; shutdown() reaps this read's CQE.
+  core::prep_read(sqe, wakeup_fd_, &wakeup_buffer_, sizeof(wakeup_buffer_), 0,
+      wakeup_user_data);
+  wakeup_armed_ = true;
+}
+
+void scheduler::interrupt_ring()
+{
+  std::uint64_t one = 1;
+  ssize_t r;
+  do
+    r = ::write(wakeup_fd_, &one, sizeof(one));
+  while (r < 0 && errno == EINTR);
+}
+
+void scheduler::lock_ring()
+{
+  const std::thread::id me = std::this_thread::get_id();
+  if (ring_owner_.load(std::memory_order_relaxed) == me)
+  {
+    ++ring_depth_;
+    return;
+  }
+  if (!ring_mutex_.try_lock())
+  {
+    bool interrupt = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!task_interrupted_)
+      {
+        task_interrupted_ = true;
+        interrupt = true;
+      }
+    }
+    if (interrupt)
+      interrupt_ring();
+    ring_mutex_.lock();
+  }
+  ring_owner_.store(me, std::memory_order_relaxed);
+  ring_depth_ = 1;
+}
+
+void scheduler::unlock_ring()
+{
+  if (--ring_depth_ == 0)
+  {
+    ring_owner_.store(std::thread::id(), std::memory_order_relaxed);
+    ring_mutex_.unlock();
+  }
+}
+
+long long scheduler::timer_wait_ns(long long max_ns) const
+{
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (timer_queue_base* q = timer_queues_; q; q = q->next_)
+    max_ns = q->wait_duration_ns(max_ns);
+  return max_ns;
+}
+
+void scheduler::stop()
+{
+  std::unique_lock<std::mutex> lock(mutex_);
+  stop_all_threads(lock);
+}
+
+bool scheduler::stopped() const
+{
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopped_;
+}
+
+void scheduler::restart()
+{
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopped_ = false;
+}
+
+void scheduler::stop_all_threads(std::unique_lock<std::mutex>& lock)
+{
+  stopped_ = true;
+  wakeup_.notify_all();
+  if (!task_interrupted_)
+  {
+    task_interrupted_ = true;
+    lock.unlock();
+    interrupt_ring();
+  }
+}
+
+void scheduler::wake_one_thread_and_unlock(std::unique_lock<std::mutex>& lock)
+{
+  if (idle_threads_ > 0)
+  {
+    lock.unlock();
+    wakeup_.notify_one();
+    return;
+  }
+  if (!task_interrupted_)
+  {
+    task_interrupted_ = true;
+    lock.unlock();
+    interrupt_ring();
+    return;
+  }
+  lock.unlock();
+}
+
+void scheduler::post_immediate_completion(operation* op, bool is_continuation)
+{
+  if (one_thread_ || is_continuation)
+  {
+    if (thread_info* info = this_thread())
+    {
+      ++info->private_work;
+      info->private_queue.push(op);
+      return;
+    }
+  }
+  work_started();
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue_.push(op);
+  wake_one_thread_and_unlock(lock);
+}
+
+void scheduler::post_deferred_completion(operation* op)
+{
+  if (one_thread_)
+  {
+    if (thread_info* info = this_thread())
+    {
+      info->private_queue.push(op);
+      return;
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue_.push(op);
+  wake_one_thread_and_unlock(lock);
+}
+
+void scheduler::post_deferred_completions(op_queue<operation>& ops)
+{
+  if (ops.empty())
+    return;
+  if (one_thread_)
+  {
+    if (thread_info* info = this_thread())
+    {
+      info->private_queue.push(ops);
+      return;
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue_.push(ops);
+  wake_one_thread_and_unlock(lock);
+}
+
+void scheduler::start_op(uring_op* op)
+{
+  if (shutting_down_.load(std::memory_order_acquire))
+  {
+    op->destroy();
+    return;
+  }
+  work_started();
+  if (ring_mutex_.try_lock())
+  {
+    // Not reentrant by design: operations start outside ring turns.
+    bool prepared = try_prepare(op);
+    ring_mutex_.unlock();
+    if (prepared)
+      return;
+  }
+  // The ring is busy (another thread waits in it) or the SQ is full: the
+  // ring thread prepares op on its next turn.
+  std::unique_lock<std::mutex> lock(mutex_);
+  pending_.push(op);
+  if (!task_interrupted_)
+  {
+    task_interrupted_ = true;
+    lock.unlock();
+    interrupt_ring();
+  }
+}
+
+void scheduler::restart_op(uring_op* op)
+{
+  // Compensates for the work the completion path is about to finish.
+  if (thread_info* info = this_thread())
+    ++info->private_work;
+  else
+    work_started();
+  if (ring_mutex_.try_lock())
+  {
+    bool prepared = try_prepare(op);
+    ring_mutex_.unlock();
+    if (prepared)
+      return;
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  pending_.push(op);
+  if (!task_interrupted_)
+  {
+    task_interrupted_ = true;
+    lock.unlock();
+    interrupt_ring();
+  }
+}
+
+void scheduler::cancel_op(uring_op* op)
+{
+  lock_ring();
+  bool was_queued;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    was_queued = pending_.remove(op);
+  }
+  if (was_queued)
+  {
+    unlock_ring();
+    op->result_ = -ECANCELED;
+    post_deferred_completion(op);
+    return;
+  }
+  // Lifetime: only the value of user_data goes to the kernel; the op is
+  // alive now, and any later op at the same address is queued after this.
+  core::prep_cancel(get_sqe_forcibly(), op->user_data(),
+      core::ignored_user_data);
+  unlock_ring();
+}
+
+void scheduler::cancel_fd(int fd)
+{
+  if (fd < 0)
+    return;
+  lock_ring();
+  op_queue<uring_op> aborted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
+  }
+  // Hand every prepared SQE to the kernel, then the cancel: the kernel
+  // resolves fd when the cancel is issued, so fd must still be open then.
+  core::prep_cancel_fd(get_sqe_forcibly(), fd, core::ignored_user_data);
+  for (int attempt = 0; ring_.sq_pending() > 0 && attempt < 64; ++attempt)
+  {
+    int r = ring_.flush();
+    if (r == -EBUSY || r == -EAGAIN)
+    {
+      op_queue<operation> ops;
+      reap_all(ops);
+      post_deferred_completions(ops);
+    }
+  }
+  unlock_ring();
+
+  op_queue<operation> ops;
+  while (uring_op* op = aborted.front())
+  {
+    aborted.pop();
+    op->result_ = -ECANCELED;
+    ops.push(op);
+  }
+  post_deferred_completions(ops);
+}
+
+void scheduler::add_timer_queue(timer_queue_base& q)
+{
+  std::lock_guard<std::mutex> lock(mutex_);
+  q.next_ = timer_queues_;
+  timer_queues_ = &q;
+}
+
+void scheduler::remove_timer_queue(timer_queue_base& q)
+{
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (timer_queue_base** p = &timer_queues_; *p; p = &(*p)->next_)
+  {
+    if (*p == &q)
+    {
+      *p = q.next_;
+      q.next_ = nullptr;
+      return;
+    }
+  }
+}
+
+} // namespace asio_uring::detail
