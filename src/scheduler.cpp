@@ -373,7 +373,12 @@ void scheduler::run_ring_turn(bool block,
     const std::chrono::steady_clock::time_point* deadline,
     op_queue<operation>& ops)
 {
-  lock_ring();
+  // Only one thread runs the task at a time; other holders of the ring
+  // (start_op, cancellation) hold it briefly and never block in it, so a
+  // plain lock is right here: interrupting them would only cost a syscall.
+  ring_mutex_.lock();
+  ring_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  ring_depth_ = 1;
 
   // Operations queued while the ring was busy, or when the SQ was full.
   op_queue<uring_op> queued;
