@@ -79,6 +79,49 @@ std::string setup_error_message(int err)
   return what;
 }
 
+// An internal ring request with no handler: cancel one operation, cancel
+// every operation on a descriptor, or close a descriptor. Threads that may
+// not enter a single-issuer ring queue these for the ring thread. Counted as
+// work like any operation, so the loop submits them before it runs dry.
+class ring_request_op final : public uring_op
+{
+public:
+  enum kind_type { cancel_target, cancel_fd, close_fd };
+
+  ring_request_op(kind_type kind, std::uint64_t target) noexcept
+    : uring_op(&ring_request_op::do_complete, &ring_request_op::do_prepare,
+          -1),  // fd_ stays -1: cancel_fd() must not abort requests
+      kind_(kind), target_(target)
+  {
+  }
+
+private:
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    ring_request_op* o = static_cast<ring_request_op*>(base);
+    switch (o->kind_)
+    {
+    case cancel_target:
+      core::prep_cancel(sqe, o->target_, o->user_data());
+      break;
+    case cancel_fd:
+      core::prep_cancel_fd(sqe, static_cast<int>(o->target_), o->user_data());
+      break;
+    case close_fd:
+      core::prep_close(sqe, static_cast<int>(o->target_), o->user_data());
+      break;
+    }
+  }
+
+  static void do_complete(scheduler*, operation* base)
+  {
+    delete static_cast<ring_request_op*>(base);
+  }
+
+  kind_type kind_;
+  std::uint64_t target_;
+};
+
 } // namespace
 
 struct scheduler::task_cleanup
@@ -180,7 +223,20 @@ void scheduler::shutdown()
   // then the kernel may still write into operation-owned buffers.
   op_queue<operation> done;
   lock_ring();
-  if (inflight_ > 0 || wakeup_armed_)
+  if (ring_.is_single_issuer() && !ring_.is_enabled())
+  {
+    // Never run: this thread may enable it and drain.
+    if (ring_.enable() == 0)
+      issuer_.store(std::this_thread::get_id(), std::memory_order_release);
+  }
+  if (!can_enter())
+  {
+    // A single-issuer ring destroyed on a thread other than its issuer can
+    // not wait for its completions. Operations in the kernel are leaked, never
+    // freed: the kernel may still write into them. Closing the ring cancels
+    // them.
+  }
+  else if (inflight_ > 0 || wakeup_armed_)
   {
     core::prep_cancel_all(get_sqe_forcibly(), core::ignored_user_data);
     while (inflight_ > 0 || wakeup_armed_)
@@ -380,6 +436,31 @@ void scheduler::run_ring_turn(bool block,
   ring_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   ring_depth_ = 1;
 
+  if (ring_.is_single_issuer())
+  {
+    const std::thread::id me = std::this_thread::get_id();
+    if (!ring_.is_enabled())
+    {
+      // The first thread to run the loop becomes the ring's only issuer.
+      if (int r = ring_.enable(); r < 0)
+      {
+        unlock_ring();
+        throw boost::system::system_error(
+            boost::system::error_code(-r, boost::system::system_category()),
+            "asio_uring: enabling the single-issuer ring");
+      }
+      issuer_.store(me, std::memory_order_release);
+    }
+    else if (issuer_.load(std::memory_order_acquire) != me)
+    {
+      unlock_ring();
+      throw boost::system::system_error(
+          boost::system::error_code(EEXIST, boost::system::system_category()),
+          "asio_uring: an io_context with ring_options::single_issuer must "
+          "always be run by the thread that ran it first");
+    }
+  }
+
   // Operations queued while the ring was busy, or when the SQ was full.
   op_queue<uring_op> queued;
   {
@@ -475,6 +556,8 @@ bool scheduler::try_prepare(uring_op* op)
   io_uring_sqe* sqe = ring_.get_sqe();
   if (!sqe)
   {
+    if (!can_enter())
+      return false;
     (void)ring_.flush();
     sqe = ring_.get_sqe();
     if (!sqe)
@@ -716,8 +799,37 @@ void scheduler::restart_op(uring_op* op)
   }
 }
 
+bool scheduler::can_enter() const noexcept
+{
+  return !ring_.is_single_issuer()
+      || issuer_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+void scheduler::start_request(int kind, std::uint64_t target)
+{
+  start_op(new ring_request_op(
+      static_cast<ring_request_op::kind_type>(kind), target));
+}
+
 void scheduler::cancel_op(uring_op* op)
 {
+  if (!can_enter())
+  {
+    bool was_queued;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_queued = pending_.remove(op);
+    }
+    if (was_queued)
+    {
+      op->result_ = -ECANCELED;
+      post_deferred_completion(op);
+    }
+    else
+      start_request(ring_request_op::cancel_target, op->user_data());
+    return;
+  }
+
   lock_ring();
   bool was_queued;
   {
@@ -742,26 +854,38 @@ void scheduler::cancel_fd(int fd)
 {
   if (fd < 0)
     return;
-  lock_ring();
   op_queue<uring_op> aborted;
+  if (!can_enter())
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
-  }
-  // Hand every prepared SQE to the kernel, then the cancel: the kernel
-  // resolves fd when the cancel is issued, so fd must still be open then.
-  core::prep_cancel_fd(get_sqe_forcibly(), fd, core::ignored_user_data);
-  for (int attempt = 0; ring_.sq_pending() > 0 && attempt < 64; ++attempt)
-  {
-    int r = ring_.flush();
-    if (r == -EBUSY || r == -EAGAIN)
     {
-      op_queue<operation> ops;
-      reap_all(ops);
-      post_deferred_completions(ops);
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
     }
+    // Operations already in the SQ are submitted before this request.
+    start_request(ring_request_op::cancel_fd, static_cast<std::uint64_t>(fd));
   }
-  unlock_ring();
+  else
+  {
+    lock_ring();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
+    }
+    // Hand every prepared SQE to the kernel, then the cancel: the kernel
+    // resolves fd when the cancel is issued, so fd must still be open then.
+    core::prep_cancel_fd(get_sqe_forcibly(), fd, core::ignored_user_data);
+    for (int attempt = 0; ring_.sq_pending() > 0 && attempt < 64; ++attempt)
+    {
+      int r = ring_.flush();
+      if (r == -EBUSY || r == -EAGAIN)
+      {
+        op_queue<operation> ops;
+        reap_all(ops);
+        post_deferred_completions(ops);
+      }
+    }
+    unlock_ring();
+  }
 
   op_queue<operation> ops;
   while (uring_op* op = aborted.front())
@@ -771,6 +895,24 @@ void scheduler::cancel_fd(int fd)
     ops.push(op);
   }
   post_deferred_completions(ops);
+}
+
+void scheduler::close_fd(int fd, boost::system::error_code& ec)
+{
+  ec.clear();
+  if (fd < 0)
+    return;
+  if (!can_enter())
+  {
+    // The ring thread cancels, then closes, in submission order.
+    cancel_fd(fd);
+    start_request(ring_request_op::close_fd, static_cast<std::uint64_t>(fd));
+    return;
+  }
+  cancel_fd(fd);
+  // Linux releases the descriptor even when close reports EINTR.
+  if (::close(fd) != 0 && errno != EINTR)
+    ec.assign(errno, boost::system::system_category());
 }
 
 void scheduler::add_timer_queue(timer_queue_base& q)

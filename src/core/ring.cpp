@@ -73,7 +73,8 @@ int ring::init(const ring_config& config) noexcept
     params.sq_thread_idle = config.sqpoll_idle_ms;
   }
   else if (config.single_issuer)
-    params.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    params.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN
+        | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
   else if (config.coop_taskrun)
     params.flags |= IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 
@@ -83,6 +84,7 @@ int ring::init(const ring_config& config) noexcept
     return ret;
 
   initialised_ = true;
+  enabled_ = !(params.flags & IORING_SETUP_R_DISABLED);
   setup_flags_ = params.flags;
   features_ = params.features;
 
@@ -97,8 +99,24 @@ int ring::init(const ring_config& config) noexcept
     ::io_uring_free_probe(probe);
   }
 
-  // The registered ring fd saves an fget/fput per enter (5.18); optional.
-  (void)::io_uring_register_ring_fd(ring_.get());
+  // No registered ring fd here: that registration is per thread, and any
+  // thread may enter a shared ring. Single-issuer rings get it in enable().
+  return 0;
+}
+
+int ring::enable() noexcept
+{
+  if (enabled_)
+    return 0;
+  int ret = ::io_uring_register(ring_->ring_fd, IORING_REGISTER_ENABLE_RINGS,
+      nullptr, 0);
+  if (ret < 0)
+    return ret;
+  enabled_ = true;
+  // Only this thread will enter the ring from now on (SINGLE_ISSUER), so a
+  // registered ring fd (5.18) saves an fget/fput per enter; optional.
+  if (setup_flags_ & IORING_SETUP_SINGLE_ISSUER)
+    (void)::io_uring_register_ring_fd(ring_.get());
   return 0;
 }
 
@@ -192,6 +210,11 @@ bool ring::supports(int opcode) const noexcept
       && supported_ops_ && supported_ops_[opcode];
 }
 
+bool ring::is_single_issuer() const noexcept
+{
+  return (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0;
+}
+
 int ring::fd() const noexcept { return ring_ ? ring_->ring_fd : -1; }
 unsigned ring::sq_entries() const noexcept { return ring_->sq.ring_entries; }
 unsigned ring::cq_entries() const noexcept { return ring_->cq.ring_entries; }
@@ -282,9 +305,66 @@ void prep_cancel_fd(io_uring_sqe* sqe, int fd,
   sqe->user_data = user_data;
 }
 
+void prep_close(io_uring_sqe* sqe, int fd, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_close(sqe, fd);
+  sqe->user_data = user_data;
+}
+
 void prep_cancel_all(io_uring_sqe* sqe, std::uint64_t user_data) noexcept
 {
   ::io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  sqe->user_data = user_data;
+}
+
+void prep_recv(io_uring_sqe* sqe, int fd, void* buf, unsigned len, int flags,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_recv(sqe, fd, buf, len, flags);
+  sqe->user_data = user_data;
+}
+
+void prep_send(io_uring_sqe* sqe, int fd, const void* buf, unsigned len,
+    int flags, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_send(sqe, fd, buf, len, flags);
+  sqe->user_data = user_data;
+}
+
+void prep_recvmsg(io_uring_sqe* sqe, int fd, ::msghdr* msg, unsigned flags,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_recvmsg(sqe, fd, msg, flags);
+  sqe->user_data = user_data;
+}
+
+void prep_sendmsg(io_uring_sqe* sqe, int fd, const ::msghdr* msg,
+    unsigned flags, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_sendmsg(sqe, fd, msg, flags);
+  sqe->user_data = user_data;
+}
+
+void prep_accept(io_uring_sqe* sqe, int fd, ::sockaddr* addr,
+    unsigned* addrlen, int flags, std::uint64_t user_data) noexcept
+{
+  static_assert(sizeof(socklen_t) == sizeof(unsigned));
+  ::io_uring_prep_accept(sqe, fd, addr, reinterpret_cast<socklen_t*>(addrlen),
+      flags);
+  sqe->user_data = user_data;
+}
+
+void prep_connect(io_uring_sqe* sqe, int fd, const ::sockaddr* addr,
+    unsigned addrlen, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_connect(sqe, fd, addr, addrlen);
+  sqe->user_data = user_data;
+}
+
+void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_poll_add(sqe, fd, poll_mask);
   sqe->user_data = user_data;
 }
 

@@ -127,8 +127,7 @@ public:
       ec.clear();
       return;
     }
-    scheduler_->cancel_fd(fd_);
-    descriptor_ops::close(std::exchange(fd_, -1), ec);
+    scheduler_->close_fd(std::exchange(fd_, -1), ec);
     position_.reset();
   }
 

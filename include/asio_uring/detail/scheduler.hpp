@@ -83,9 +83,13 @@ public:
   void restart_op(uring_op* op);
   // Requests cancellation of one operation (IORING_OP_ASYNC_CANCEL).
   void cancel_op(uring_op* op);
-  // Cancels every operation on fd, and makes sure the kernel has matched
-  // them against fd before returning, so fd may be closed right after.
+  // Cancels every operation on fd. When the calling thread may enter the
+  // ring, the kernel has matched them against fd before this returns.
   void cancel_fd(int fd);
+  // Cancels every operation on fd, then closes it. A thread that may not
+  // enter a single-issuer ring hands both to the ring thread instead (the
+  // descriptor number stays reserved until then, so nothing can reuse it).
+  void close_fd(int fd, boost::system::error_code& ec);
 
   // Timer queues (one per clock type) register themselves here.
   void add_timer_queue(timer_queue_base& q);
@@ -147,6 +151,11 @@ private:
   // thread first. Reentrant for the thread that already holds it.
   void lock_ring();
   void unlock_ring();
+  // Whether the calling thread may call io_uring_enter on this ring: always
+  // for shared rings; only the issuer thread for single-issuer rings.
+  bool can_enter() const noexcept;
+  // Queues an internal ring request (cancel, close) for the ring thread.
+  void start_request(int kind, std::uint64_t target);
   long long timer_wait_ns(long long max_ns) const;
 
   core::ring ring_;                        // the kernel queues
@@ -167,6 +176,7 @@ private:
 
   std::mutex ring_mutex_;                  // held by whoever touches the SQ/CQ
   std::atomic<std::thread::id> ring_owner_{};
+  std::atomic<std::thread::id> issuer_{};  // single-issuer rings: the thread
   unsigned ring_depth_ = 0;                // reentrant holds by ring_owner_
   int wakeup_fd_ = -1;                     // eventfd read through the ring
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring

@@ -10,6 +10,8 @@
 struct io_uring;
 struct io_uring_sqe;
 struct iovec;
+struct msghdr;
+struct sockaddr;
 
 namespace asio_uring::detail::core {
 
@@ -21,7 +23,10 @@ struct ring_config
   unsigned cq_entries = 0;       // 0: four times entries
   bool sqpoll = false;           // IORING_SETUP_SQPOLL (kernel thread polls)
   unsigned sqpoll_idle_ms = 1000;
-  bool single_issuer = false;    // IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN
+  // IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN, created disabled
+  // (IORING_SETUP_R_DISABLED) so that the thread calling enable() becomes
+  // the only one allowed to enter the ring.
+  bool single_issuer = false;
   bool coop_taskrun = true;      // IORING_SETUP_COOP_TASKRUN | TASKRUN_FLAG
 };
 
@@ -62,6 +67,13 @@ public:
   int init(const ring_config& config) noexcept;
   bool is_initialised() const noexcept { return initialised_; }
 
+  // Enables a ring created disabled; the calling thread becomes its issuer
+  // when IORING_SETUP_SINGLE_ISSUER is set. Returns 0 or -errno.
+  int enable() noexcept;
+  bool is_enabled() const noexcept { return enabled_; }
+  // Whether IORING_SETUP_SINGLE_ISSUER was accepted by the kernel.
+  bool is_single_issuer() const noexcept;
+
   // A free SQE, or nullptr when the SQ is full (the caller flushes or queues).
   io_uring_sqe* get_sqe() noexcept;
 
@@ -100,6 +112,7 @@ public:
 private:
   std::unique_ptr<io_uring> ring_;
   bool initialised_ = false;
+  bool enabled_ = false;
   unsigned setup_flags_ = 0;
   unsigned features_ = 0;
   std::uint64_t enters_ = 0;
@@ -135,7 +148,28 @@ void prep_cancel(io_uring_sqe* sqe, std::uint64_t target,
 // Cancels every request on fd (IORING_ASYNC_CANCEL_FD | ALL, kernel 5.19).
 void prep_cancel_fd(io_uring_sqe* sqe, int fd,
     std::uint64_t user_data) noexcept;
+// Closes fd (IORING_OP_CLOSE, kernel 5.6).
+void prep_close(io_uring_sqe* sqe, int fd, std::uint64_t user_data) noexcept;
 // Cancels every request in the ring (IORING_ASYNC_CANCEL_ANY, kernel 5.19).
 void prep_cancel_all(io_uring_sqe* sqe, std::uint64_t user_data) noexcept;
+
+// Sockets. flags are MSG_* flags; Lifetime: buf, msg, addr and addrlen are
+// read (or written) by the kernel until the CQE, so they live in the op.
+void prep_recv(io_uring_sqe* sqe, int fd, void* buf, unsigned len, int flags,
+    std::uint64_t user_data) noexcept;
+void prep_send(io_uring_sqe* sqe, int fd, const void* buf, unsigned len,
+    int flags, std::uint64_t user_data) noexcept;
+void prep_recvmsg(io_uring_sqe* sqe, int fd, ::msghdr* msg, unsigned flags,
+    std::uint64_t user_data) noexcept;
+void prep_sendmsg(io_uring_sqe* sqe, int fd, const ::msghdr* msg,
+    unsigned flags, std::uint64_t user_data) noexcept;
+// accept4(2): flags are SOCK_CLOEXEC / SOCK_NONBLOCK; addrlen is a socklen_t.
+void prep_accept(io_uring_sqe* sqe, int fd, ::sockaddr* addr,
+    unsigned* addrlen, int flags, std::uint64_t user_data) noexcept;
+void prep_connect(io_uring_sqe* sqe, int fd, const ::sockaddr* addr,
+    unsigned addrlen, std::uint64_t user_data) noexcept;
+// One-shot IORING_OP_POLL_ADD for poll_mask (POLLIN, POLLOUT, POLLPRI).
+void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
+    std::uint64_t user_data) noexcept;
 
 } // namespace asio_uring::detail::core
