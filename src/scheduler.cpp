@@ -99,6 +99,7 @@ private:
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     ring_request_op* o = static_cast<ring_request_op*>(base);
+    o->prepared_ = true;
     switch (o->kind_)
     {
     case cancel_target:
@@ -115,11 +116,16 @@ private:
 
   static void do_complete(scheduler*, operation* base)
   {
-    delete static_cast<ring_request_op*>(base);
+    ring_request_op* o = static_cast<ring_request_op*>(base);
+    // A close the ring never got to (destroyed at shutdown) happens here.
+    if (o->kind_ == close_fd && !o->prepared_)
+      ::close(static_cast<int>(o->target_));
+    delete o;
   }
 
   kind_type kind_;
   std::uint64_t target_;
+  bool prepared_ = false;  // handed to the kernel
 };
 
 } // namespace
@@ -882,6 +888,13 @@ void scheduler::cancel_fd(int fd)
         op_queue<operation> ops;
         reap_all(ops);
         post_deferred_completions(ops);
+      }
+      else if (ring_.is_sqpoll())
+      {
+        // The SQ thread issues SQEs asynchronously; it moves the SQ head
+        // past the cancel only once it has issued it.
+        while (ring_.sq_pending() > 0)
+          std::this_thread::yield();
       }
     }
     unlock_ring();

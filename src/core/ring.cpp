@@ -215,6 +215,11 @@ bool ring::is_single_issuer() const noexcept
   return (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0;
 }
 
+bool ring::is_sqpoll() const noexcept
+{
+  return (setup_flags_ & IORING_SETUP_SQPOLL) != 0;
+}
+
 int ring::fd() const noexcept { return ring_ ? ring_->ring_fd : -1; }
 unsigned ring::sq_entries() const noexcept { return ring_->sq.ring_entries; }
 unsigned ring::cq_entries() const noexcept { return ring_->cq.ring_entries; }

@@ -73,6 +73,8 @@ public:
   bool is_enabled() const noexcept { return enabled_; }
   // Whether IORING_SETUP_SINGLE_ISSUER was accepted by the kernel.
   bool is_single_issuer() const noexcept;
+  // Whether a kernel thread consumes the SQ (IORING_SETUP_SQPOLL).
+  bool is_sqpoll() const noexcept;
 
   // A free SQE, or nullptr when the SQ is full (the caller flushes or queues).
   io_uring_sqe* get_sqe() noexcept;
