@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace asio_uring::detail {
@@ -926,6 +927,60 @@ void scheduler::close_fd(int fd, boost::system::error_code& ec)
   // Linux releases the descriptor even when close reports EINTR.
   if (::close(fd) != 0 && errno != EINTR)
     ec.assign(errno, boost::system::system_category());
+}
+
+int scheduler::register_buffers(const ::iovec* iov, unsigned n)
+{
+  if (n == 0)
+    return 0;
+  if (!can_enter())
+    return -EEXIST;
+  lock_ring();
+  if (buffer_slots_.empty())
+  {
+    // One table per ring: registrations share it as ranges of slots.
+    unsigned slots = n > 1024 ? n : 1024;
+    if (int r = ring_.register_buffer_table(slots); r < 0)
+    {
+      unlock_ring();
+      return r;
+    }
+    buffer_slots_.assign(slots, false);
+  }
+  // First fit.
+  unsigned first = 0, run = 0;
+  for (unsigned i = 0; i < buffer_slots_.size() && run < n; ++i)
+  {
+    if (buffer_slots_[i])
+      run = 0;
+    else if (run++ == 0)
+      first = i;
+  }
+  if (run < n)
+  {
+    unlock_ring();
+    return -ENOSPC;
+  }
+  int r = ring_.update_buffers(first, iov, n);
+  if (r == 0)
+    for (unsigned i = 0; i < n; ++i)
+      buffer_slots_[first + i] = true;
+  unlock_ring();
+  return r < 0 ? r : static_cast<int>(first);
+}
+
+void scheduler::unregister_buffers(int first, unsigned n)
+{
+  if (first < 0 || n == 0 || shutting_down_.load(std::memory_order_acquire))
+    return;
+  std::vector<::iovec> empty(n, ::iovec{nullptr, 0});
+  if (!can_enter())
+    return;  // slots stay pinned until the ring is destroyed
+  lock_ring();
+  if (ring_.update_buffers(static_cast<unsigned>(first), empty.data(), n) == 0)
+    for (unsigned i = 0; i < n; ++i)
+      buffer_slots_[static_cast<unsigned>(first) + i] = false;
+  unlock_ring();
 }
 
 void scheduler::add_timer_queue(timer_queue_base& q)

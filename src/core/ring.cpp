@@ -204,6 +204,19 @@ unsigned ring::reap(completion* out, unsigned max) noexcept
   return count;
 }
 
+int ring::register_buffer_table(unsigned nr) noexcept
+{
+  return ::io_uring_register_buffers_sparse(ring_.get(), nr);
+}
+
+int ring::update_buffers(unsigned offset, const ::iovec* iov,
+    unsigned n) noexcept
+{
+  int ret = ::io_uring_register_buffers_update_tag(ring_.get(), offset, iov,
+      nullptr, n);
+  return ret < 0 ? ret : 0;
+}
+
 bool ring::supports(int opcode) const noexcept
 {
   return opcode >= 0 && unsigned(opcode) < supported_ops_count_

@@ -37,17 +37,25 @@ template <typename MutableBufferSequence>
 class read_op_base : public uring_op
 {
 public:
+  // fixed_index: the fixed-buffer table slot of a registered buffer
+  // (IORING_OP_READ_FIXED), or -1.
   read_op_base(func_type complete, int fd, std::uint64_t offset,
-      const MutableBufferSequence& buffers, stream_position position)
+      const MutableBufferSequence& buffers, stream_position position,
+      int fixed_index = -1)
     : uring_op(complete, &read_op_base::do_prepare, fd),
-      offset_(offset), bufs_(buffers), position_(std::move(position))
+      offset_(offset), bufs_(buffers), position_(std::move(position)),
+      fixed_index_(fixed_index)
   {
   }
 
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     read_op_base* o = static_cast<read_op_base*>(base);
-    if (o->bufs_.count() == 1)
+    if (o->fixed_index_ >= 0)
+      core::prep_read_fixed(sqe, o->fd_, o->bufs_.data()[0].iov_base,
+          static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
+          o->fixed_index_, o->user_data());
+    else if (o->bufs_.count() == 1)
       core::prep_read(sqe, o->fd_, o->bufs_.data()[0].iov_base,
           static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
           o->user_data());
@@ -78,6 +86,7 @@ private:
   std::uint64_t offset_;
   iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs_;
   stream_position position_;
+  int fixed_index_;
 };
 
 // IORING_OP_WRITE / WRITEV at an explicit offset (or current_position).
@@ -85,17 +94,24 @@ template <typename ConstBufferSequence>
 class write_op_base : public uring_op
 {
 public:
+  // fixed_index: as for read_op_base (IORING_OP_WRITE_FIXED).
   write_op_base(func_type complete, int fd, std::uint64_t offset,
-      const ConstBufferSequence& buffers, stream_position position)
+      const ConstBufferSequence& buffers, stream_position position,
+      int fixed_index = -1)
     : uring_op(complete, &write_op_base::do_prepare, fd),
-      offset_(offset), bufs_(buffers), position_(std::move(position))
+      offset_(offset), bufs_(buffers), position_(std::move(position)),
+      fixed_index_(fixed_index)
   {
   }
 
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     write_op_base* o = static_cast<write_op_base*>(base);
-    if (o->bufs_.count() == 1)
+    if (o->fixed_index_ >= 0)
+      core::prep_write_fixed(sqe, o->fd_, o->bufs_.data()[0].iov_base,
+          static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
+          o->fixed_index_, o->user_data());
+    else if (o->bufs_.count() == 1)
       core::prep_write(sqe, o->fd_, o->bufs_.data()[0].iov_base,
           static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
           o->user_data());
@@ -124,6 +140,7 @@ private:
   std::uint64_t offset_;
   iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
   stream_position position_;
+  int fixed_index_;
 };
 
 // IORING_OP_FSYNC (optionally data only).

@@ -15,8 +15,12 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+struct iovec;
 
 namespace asio_uring::detail {
 
@@ -29,6 +33,8 @@ struct thread_info
   thread_info* next = nullptr;
   op_queue<operation> private_queue;  // completions posted by this thread
   long private_work = 0;              // work started on this thread, unmerged
+  std::exception_ptr pending_exception;  // from a function run inline
+  int pending_exceptions = 0;            // 0, 1, or 2 for "several"
 };
 
 class scheduler
@@ -68,6 +74,10 @@ public:
 
   // Whether the calling thread is inside run()/poll() of this scheduler.
   bool can_dispatch() const noexcept { return this_thread() != nullptr; }
+  // Keeps the exception in flight for the calling thread's loop, which
+  // rethrows it once the current handler returns (Asio's rule for functions
+  // an executor ran inline).
+  void capture_current_exception() noexcept;
 
   // Queues a ready operation and counts it as new work.
   void post_immediate_completion(operation* op, bool is_continuation);
@@ -91,6 +101,13 @@ public:
   // descriptor number stays reserved until then, so nothing can reuse it).
   void close_fd(int fd, boost::system::error_code& ec);
 
+  // Registers n buffers in the ring's fixed-buffer table (created on first
+  // use, sparse); returns the first slot, or -errno (-EEXIST: a thread other
+  // than a single-issuer ring's issuer; -ENOSPC: the table is full).
+  int register_buffers(const ::iovec* iov, unsigned n);
+  // Releases table slots [first, first + n).
+  void unregister_buffers(int first, unsigned n);
+
   // Timer queues (one per clock type) register themselves here.
   void add_timer_queue(timer_queue_base& q);
   void remove_timer_queue(timer_queue_base& q);
@@ -102,6 +119,10 @@ public:
   template <typename Queue>
   std::size_t cancel_timer(Queue& q, typename Queue::per_timer_data& timer,
       std::size_t max = std::size_t(-1));
+  // Cancels the one wait op if it is still armed in q (per-operation
+  // cancellation of async_wait).
+  template <typename Queue>
+  void cancel_timer_op(Queue& q, operation* op);
   template <typename Queue>
   void move_timer(Queue& q, typename Queue::per_timer_data& target,
       typename Queue::per_timer_data& source);
@@ -182,6 +203,7 @@ private:
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
   bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
   std::size_t inflight_ = 0;               // ring ops awaiting their CQE
+  std::vector<bool> buffer_slots_;         // fixed-buffer table slots in use
 };
 
 // Reserved user_data tags (never operation addresses).
@@ -220,6 +242,16 @@ std::size_t scheduler::cancel_timer(Queue& q,
   lock.unlock();
   post_deferred_completions(ops);
   return n;
+}
+
+template <typename Queue>
+void scheduler::cancel_timer_op(Queue& q, operation* op)
+{
+  std::unique_lock<std::mutex> lock(mutex_);
+  op_queue<operation> ops;
+  q.cancel_timer_op(op, ops);
+  lock.unlock();
+  post_deferred_completions(ops);
 }
 
 template <typename Queue>

@@ -97,6 +97,13 @@ public:
   // the CQ looks empty. Returns how many were copied.
   unsigned reap(completion* out, unsigned max) noexcept;
 
+  // Creates an empty (sparse) fixed-buffer table of nr slots (5.19).
+  int register_buffer_table(unsigned nr) noexcept;
+  // Fills (or, with null/zero iovecs, clears) table slots [offset,
+  // offset + n). The kernel pins the memory until the slot is replaced and
+  // no request uses it any more.
+  int update_buffers(unsigned offset, const ::iovec* iov, unsigned n) noexcept;
+
   // Whether the kernel supports the opcode (from IORING_REGISTER_PROBE).
   bool supports(int opcode) const noexcept;
 
