@@ -1,0 +1,157 @@
+//
+// asio_benchmarks.hpp
+// ~~~~~~~~~~~~~~~~~~~
+//
+// Benchmark bodies written once against the Boost.Asio interface and
+// instantiated for asio_uring's types, for boost::asio::io_context, and (in
+// the binaries built with BOOST_ASIO_HAS_IO_URING) for Boost.Asio's own
+// io_uring file objects. Includes Boost.Asio only, never asio_uring.
+//
+#pragma once
+
+#include "bench_common.hpp"
+#include "common/w1_readers.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bench {
+
+// Counts io_uring_enter calls where the context can tell (asio_uring), and
+// reports nothing elsewhere.
+struct no_enter_count
+{
+  template <typename Context>
+  std::uint64_t operator()(Context&) const noexcept { return 0; }
+  static constexpr bool enabled = false;
+};
+
+struct context_enter_count
+{
+  template <typename Context>
+  std::uint64_t operator()(Context& ctx) const noexcept
+  {
+    return ctx.enter_count();
+  }
+  static constexpr bool enabled = true;
+};
+
+// W1: one iteration sums the whole file with File::async_read_some, one
+// block in flight (stream_checksum, as in the file_checksum demo).
+template <typename File, typename Context, typename EnterCount>
+void w1_stream(benchmark::State& state, Context& ctx, EnterCount enter_count)
+{
+  const checksum_util::read_pass reference = prepare_w1_file();
+  File file(ctx, opts().file, File::read_only);
+
+  std::uint64_t reads = 0;
+  std::uint64_t enters_before = enter_count(ctx);
+  auto usage_before = checksum_util::usage::now();
+  for (auto _ : state)
+  {
+    file.seek(0, File::seek_set);
+    checksum_util::stream_checksum<File> reader(file, opts().block);
+    reader.start();
+    ctx.restart();
+    ctx.run();
+    const checksum_util::checksum_result& r = reader.result();
+    reads += r.reads;
+    if (!check_pass(state, reference, r.bytes, r.sum, bool(r.error)))
+      return;
+  }
+  report_usage(state, checksum_util::usage::now() - usage_before);
+  state.SetBytesProcessed(static_cast<std::int64_t>(
+      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  if constexpr (EnterCount::enabled)
+    state.counters["enters_per_op"] = static_cast<double>(
+        enter_count(ctx) - enters_before) / static_cast<double>(reads);
+}
+
+// W4: one iteration is opts().ops round trips of a handler that posts the
+// next one.
+template <typename Context>
+void w4_post(benchmark::State& state, Context& ctx)
+{
+  struct chain
+  {
+    Context& ctx;
+    std::size_t left;
+
+    void post_next()
+    {
+      boost::asio::post(ctx, [this] { if (--left > 0) post_next(); });
+    }
+  };
+
+  const std::size_t ops = opts().ops;
+  for (auto _ : state)
+  {
+    chain c{ctx, ops};
+    c.post_next();
+    ctx.restart();
+    ctx.run();
+    if (c.left != 0)
+    {
+      state.SkipWithError("post chain did not finish");
+      return;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
+      * static_cast<std::int64_t>(state.iterations()));
+}
+
+// W4: one iteration is opts().ops round trips of a 1-byte async_read_some_at
+// at offset 0 of a cached one-page file, each started by the previous one's
+// handler.
+template <typename File, typename Context, typename EnterCount>
+void w4_read1(benchmark::State& state, Context& ctx, EnterCount enter_count)
+{
+  prepare_w4_file();
+  File file(ctx, opts().small_file, File::read_only);
+
+  struct chain
+  {
+    File& file;
+    std::size_t left;
+    unsigned char byte = 0;
+    bool failed = false;
+
+    void read_next()
+    {
+      file.async_read_some_at(0, boost::asio::buffer(&byte, 1),
+          [this](const boost::system::error_code& ec, std::size_t n)
+          {
+            if (ec || n != 1)
+              failed = true;
+            else if (--left > 0)
+              read_next();
+          });
+    }
+  };
+
+  const std::size_t ops = opts().ops;
+  std::uint64_t enters_before = enter_count(ctx);
+  for (auto _ : state)
+  {
+    chain c{file, ops};
+    c.read_next();
+    ctx.restart();
+    ctx.run();
+    if (c.failed || c.left != 0)
+    {
+      state.SkipWithError("1-byte read failed");
+      return;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
+      * static_cast<std::int64_t>(state.iterations()));
+  if constexpr (EnterCount::enabled)
+    state.counters["enters_per_op"] = static_cast<double>(
+        enter_count(ctx) - enters_before)
+        / static_cast<double>(ops * static_cast<std::size_t>(state.iterations()));
+}
+
+} // namespace bench
