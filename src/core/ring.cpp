@@ -3,6 +3,8 @@
 #include <liburing.h>
 
 #include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <cstring>
 #include <sys/uio.h>
 
@@ -320,6 +322,38 @@ void prep_cancel_fd(io_uring_sqe* sqe, int fd,
     std::uint64_t user_data) noexcept
 {
   ::io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  sqe->user_data = user_data;
+}
+
+void prep_openat(io_uring_sqe* sqe, const char* path, int flags,
+    unsigned mode, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_openat(sqe, AT_FDCWD, path, flags, mode);
+  sqe->user_data = user_data;
+}
+
+void prep_statx_fd(io_uring_sqe* sqe, int fd, unsigned mask,
+    struct ::statx* out, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_statx(sqe, fd, "", AT_EMPTY_PATH, mask, out);
+  sqe->user_data = user_data;
+}
+
+void prep_fallocate(io_uring_sqe* sqe, int fd, int mode,
+    std::uint64_t offset, std::uint64_t len, std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_fallocate(sqe, fd, mode, static_cast<off_t>(offset),
+      static_cast<off_t>(len));
+  sqe->user_data = user_data;
+}
+
+void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
+    std::uint64_t user_data) noexcept
+{
+  std::memset(sqe, 0, sizeof(*sqe));
+  sqe->opcode = op_ftruncate;
+  sqe->fd = fd;
+  sqe->off = length;
   sqe->user_data = user_data;
 }
 

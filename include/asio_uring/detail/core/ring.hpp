@@ -10,6 +10,7 @@
 struct io_uring;
 struct io_uring_sqe;
 struct iovec;
+struct statx;
 struct msghdr;
 struct sockaddr;
 
@@ -157,6 +158,21 @@ void prep_cancel(io_uring_sqe* sqe, std::uint64_t target,
 // Cancels every request on fd (IORING_ASYNC_CANCEL_FD | ALL, kernel 5.19).
 void prep_cancel_fd(io_uring_sqe* sqe, int fd,
     std::uint64_t user_data) noexcept;
+// Opens path relative to the working directory (IORING_OP_OPENAT, 5.6).
+// Lifetime: path must stay valid until the CQE.
+void prep_openat(io_uring_sqe* sqe, const char* path, int flags,
+    unsigned mode, std::uint64_t user_data) noexcept;
+// statx of fd itself (AT_EMPTY_PATH) into *out (IORING_OP_STATX, 5.6).
+void prep_statx_fd(io_uring_sqe* sqe, int fd, unsigned mask,
+    struct ::statx* out, std::uint64_t user_data) noexcept;
+// fallocate(fd, mode, offset, len) (IORING_OP_FALLOCATE, 5.6).
+void prep_fallocate(io_uring_sqe* sqe, int fd, int mode,
+    std::uint64_t offset, std::uint64_t len, std::uint64_t user_data) noexcept;
+// ftruncate(fd, length) (IORING_OP_FTRUNCATE, kernel 6.9; liburing 2.3 has
+// no helper, so the SQE is filled here). Probe with supports(op_ftruncate).
+void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
+    std::uint64_t user_data) noexcept;
+inline constexpr int op_ftruncate = 55;
 // Closes fd (IORING_OP_CLOSE, kernel 5.6).
 void prep_close(io_uring_sqe* sqe, int fd, std::uint64_t user_data) noexcept;
 // Cancels every request in the ring (IORING_ASYNC_CANCEL_ANY, kernel 5.19).
