@@ -7,6 +7,8 @@
 //   BM_W4_post_asio_uring        post a handler that posts the next
 //   BM_W4_post_asio_uring_hint1  the same, concurrency_hint 1
 //   BM_W4_post_boost_asio        the same on boost::asio::io_context
+//   BM_W4_post_boost_asio_reactor  the same once a steady_timer exists (the
+//                                epoll reactor then runs between handlers)
 //   BM_W4_read1_asio_uring       1-byte random_access_file::async_read_some_at
 //                                of a cached one-page file
 //   BM_W4_read1_raw_liburing[_coop]  1-byte io_uring_prep_read, QD1 (kernel
@@ -22,6 +24,7 @@
 #include <asio_uring/random_access_file.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstring>
 
@@ -44,6 +47,15 @@ void BM_W4_post_asio_uring_hint1(benchmark::State& state)
 void BM_W4_post_boost_asio(benchmark::State& state)
 {
   boost::asio::io_context ctx;
+  bench::w4_post(state, ctx);
+}
+
+// Boost.Asio runs its reactor between handlers only once a reactor-based
+// object exists; a program with any socket or timer has one.
+void BM_W4_post_boost_asio_reactor(benchmark::State& state)
+{
+  boost::asio::io_context ctx;
+  boost::asio::steady_timer timer(ctx);
   bench::w4_post(state, ctx);
 }
 
@@ -130,6 +142,7 @@ void BM_W4_read1_pread(benchmark::State& state)
 BENCHMARK(BM_W4_post_asio_uring)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_post_asio_uring_hint1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_post_boost_asio)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_W4_post_boost_asio_reactor)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_read1_asio_uring)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_read1_raw_liburing<bench::raw_plain>)
     ->Name("BM_W4_read1_raw_liburing")
