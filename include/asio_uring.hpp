@@ -11,8 +11,12 @@
 #include <asio_uring/basic_file.hpp>
 #include <asio_uring/basic_random_access_file.hpp>
 #include <asio_uring/basic_stream_file.hpp>
+#include <asio_uring/basic_waitable_timer.hpp>
 #include <asio_uring/file_base.hpp>
+#include <asio_uring/high_resolution_timer.hpp>
 #include <asio_uring/io_context.hpp>
 #include <asio_uring/random_access_file.hpp>
 #include <asio_uring/ring_options.hpp>
+#include <asio_uring/steady_timer.hpp>
 #include <asio_uring/stream_file.hpp>
+#include <asio_uring/system_timer.hpp>
