@@ -551,26 +551,62 @@ void scheduler::handle_completion(const core::completion& c,
   if (c.user_data == core::ignored_user_data
       || c.user_data == core::liburing_timeout_user_data)
     return;
-  uring_op* op = reinterpret_cast<uring_op*>(c.user_data);
-  op->result_ = c.res;
-  op->cqe_flags_ = c.flags;
+  uring_op* op;
+  if (c.user_data & linked_timeout_tag)
+  {
+    // The linked timeout of an op: -ETIME when it fired (the op then ends
+    // with -ECANCELED), anything else when the op finished first.
+    op = reinterpret_cast<uring_op*>(c.user_data & ~linked_timeout_tag);
+    if (c.res == -ETIME)
+      op->timed_out_ = true;
+  }
+  else
+  {
+    op = reinterpret_cast<uring_op*>(c.user_data);
+    op->result_ = c.res;
+    op->cqe_flags_ = c.flags;
+  }
+  // Lifetime: a linked op is freed only after both of its CQEs.
+  if (--op->cqes_outstanding_ != 0)
+    return;
+  if (op->timed_out_ && op->result_ == -ECANCELED)
+    op->result_ = -ETIMEDOUT;
   --inflight_;
   ops.push(op);
 }
 
 bool scheduler::try_prepare(uring_op* op)
 {
-  io_uring_sqe* sqe = ring_.get_sqe();
-  if (!sqe)
+  const bool linked = op->link_timeout_.tv_sec >= 0;
+  const unsigned needed = linked ? 2 : 1;
+  if (ring_.sq_space_left() < needed)
   {
     if (!can_enter())
       return false;
     (void)ring_.flush();
-    sqe = ring_.get_sqe();
-    if (!sqe)
+    if (ring_.sq_space_left() < needed)
       return false;
   }
+  io_uring_sqe* sqe = ring_.get_sqe();
+  io_uring_sqe* timeout_sqe = linked && sqe ? ring_.get_sqe() : nullptr;
+  if (!sqe || (linked && !timeout_sqe))
+  {
+    // Only a fault hook gets here (space was checked): give the taken SQE
+    // a harmless job rather than leaving it half prepared.
+    if (sqe)
+      core::prep_nop(sqe, core::ignored_user_data);
+    return false;
+  }
+  op->timed_out_ = false;
   op->prepare(sqe);
+  if (linked)
+  {
+    core::set_link(sqe);
+    // Lifetime: link_timeout_ lives in op, which outlives both CQEs.
+    core::prep_link_timeout(timeout_sqe, &op->link_timeout_,
+        op->user_data() | linked_timeout_tag);
+  }
+  op->cqes_outstanding_ = static_cast<std::uint8_t>(needed);
   ++inflight_;
   return true;
 }

@@ -134,6 +134,11 @@ unsigned ring::sq_pending() const noexcept
   return ::io_uring_sq_ready(ring_.get());
 }
 
+unsigned ring::sq_space_left() const noexcept
+{
+  return ::io_uring_sq_space_left(ring_.get());
+}
+
 int ring::flush() noexcept
 {
   if (::io_uring_sq_ready(ring_.get()) == 0)
@@ -354,6 +359,20 @@ void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
   sqe->opcode = op_ftruncate;
   sqe->fd = fd;
   sqe->off = length;
+  sqe->user_data = user_data;
+}
+
+void set_link(io_uring_sqe* sqe) noexcept
+{
+  sqe->flags |= IOSQE_IO_LINK;
+}
+
+void prep_link_timeout(io_uring_sqe* sqe, const timespec64* ts,
+    std::uint64_t user_data) noexcept
+{
+  static_assert(sizeof(timespec64) == sizeof(__kernel_timespec));
+  ::io_uring_prep_link_timeout(sqe,
+      reinterpret_cast<__kernel_timespec*>(const_cast<timespec64*>(ts)), 0);
   sqe->user_data = user_data;
 }
 

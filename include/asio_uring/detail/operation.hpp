@@ -2,9 +2,9 @@
 // operations add an SQE preparer and the completion's result.
 #pragma once
 
-#include <cstdint>
+#include <asio_uring/detail/core/ring.hpp>
 
-struct io_uring_sqe;
+#include <cstdint>
 
 namespace asio_uring::detail {
 
@@ -53,6 +53,11 @@ public:
   int result_ = 0;          // CQE res: bytes or -errno
   std::uint32_t cqe_flags_ = 0;
   int fd_ = -1;             // descriptor, so cancel() can find queued ops
+  // Per-operation deadline as a linked timeout (IORING_OP_LINK_TIMEOUT);
+  // tv_sec < 0 means none. Lifetime: read by the kernel when issued.
+  core::timespec64 link_timeout_{-1, 0};
+  std::uint8_t cqes_outstanding_ = 0;  // CQEs still due (2 when linked)
+  bool timed_out_ = false;             // the linked timeout fired
 
 protected:
   uring_op(func_type complete, prepare_type prepare, int fd) noexcept

@@ -208,6 +208,8 @@ private:
 
 // Reserved user_data tags (never operation addresses).
 inline constexpr std::uint64_t wakeup_user_data = 1;
+// Set in the user_data of an op's linked timeout (ops are 8-byte aligned).
+inline constexpr std::uint64_t linked_timeout_tag = 2;
 
 template <typename Queue>
 void scheduler::schedule_timer(Queue& q,

@@ -6,6 +6,7 @@
 #include <asio_uring/detail/handler_alloc.hpp>
 #include <asio_uring/detail/handler_work.hpp>
 #include <asio_uring/detail/scheduler.hpp>
+#include <asio_uring/detail/timeout_handler.hpp>
 
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -30,6 +31,8 @@ public:
       handler_(static_cast<H&&>(handler)),
       work_(handler_, io_ex)
   {
+    if constexpr (is_timeout_handler<Handler>::value)
+      this->link_timeout_ = handler_.timespec();
   }
 
   // Routes terminal, partial and total cancellation to the ring. Call once,

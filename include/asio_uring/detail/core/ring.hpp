@@ -52,6 +52,13 @@ public:
   virtual void on_completion(completion&) noexcept {}
 };
 
+// Layout of the kernel's struct __kernel_timespec.
+struct timespec64
+{
+  std::int64_t tv_sec;
+  long long tv_nsec;
+};
+
 // user_data values reserved for the core's callers: never valid pointers.
 inline constexpr std::uint64_t ignored_user_data = 0;
 inline constexpr std::uint64_t liburing_timeout_user_data = ~std::uint64_t(0);
@@ -82,6 +89,8 @@ public:
 
   // SQEs prepared but not yet handed to the kernel.
   unsigned sq_pending() const noexcept;
+  // Free SQ entries.
+  unsigned sq_space_left() const noexcept;
 
   // Hands prepared SQEs to the kernel without waiting. Returns the number
   // submitted or -errno (-EBUSY: reap completions first).
@@ -173,6 +182,12 @@ void prep_fallocate(io_uring_sqe* sqe, int fd, int mode,
 void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
     std::uint64_t user_data) noexcept;
 inline constexpr int op_ftruncate = 55;
+// Links the next SQE to this one (IOSQE_IO_LINK).
+void set_link(io_uring_sqe* sqe) noexcept;
+// A timeout for the SQE linked before it (IORING_OP_LINK_TIMEOUT, 5.5).
+// Lifetime: *ts must stay valid until the SQE is issued.
+void prep_link_timeout(io_uring_sqe* sqe, const timespec64* ts,
+    std::uint64_t user_data) noexcept;
 // Closes fd (IORING_OP_CLOSE, kernel 5.6).
 void prep_close(io_uring_sqe* sqe, int fd, std::uint64_t user_data) noexcept;
 // Cancels every request in the ring (IORING_ASYNC_CANCEL_ANY, kernel 5.19).
