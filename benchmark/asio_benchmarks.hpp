@@ -63,8 +63,7 @@ void w1_stream(benchmark::State& state, Context& ctx, EnterCount enter_count)
       return;
   }
   report_usage(state, checksum_util::usage::now() - usage_before);
-  state.SetBytesProcessed(static_cast<std::int64_t>(
-      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  finish_w1(state, reference);
   if constexpr (EnterCount::enabled)
     state.counters["enters_per_op"] = static_cast<double>(
         enter_count(ctx) - enters_before) / static_cast<double>(reads);
@@ -99,8 +98,7 @@ void w4_post(benchmark::State& state, Context& ctx)
       return;
     }
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
-      * static_cast<std::int64_t>(state.iterations()));
+  finish_w4(state, ops);
 }
 
 // W4: one iteration is opts().ops round trips of a 1-byte async_read_some_at
@@ -146,8 +144,7 @@ void w4_read1(benchmark::State& state, Context& ctx, EnterCount enter_count)
       return;
     }
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
-      * static_cast<std::int64_t>(state.iterations()));
+  finish_w4(state, ops);
   if constexpr (EnterCount::enabled)
     state.counters["enters_per_op"] = static_cast<double>(
         enter_count(ctx) - enters_before)

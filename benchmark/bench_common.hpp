@@ -44,6 +44,30 @@ inline options& opts()
   return o;
 }
 
+// Totals over the whole process, every run of every benchmark in it
+// (Google Benchmark's iteration-count estimation runs included), so that
+// syscall counts taken from outside (perf stat, run_benchmarks.sh
+// --syscalls) can be divided per operation. Reported as counters by
+// report_process_totals.
+struct process_totals
+{
+  std::uint64_t ops = 0;         // measured operations (reads, posts, NOPs)
+  std::uint64_t warm_reads = 0;  // read(2) calls made warming files
+};
+
+inline process_totals& totals()
+{
+  static process_totals t;
+  return t;
+}
+
+inline void report_process_totals(benchmark::State& state)
+{
+  state.counters["process_ops"] = static_cast<double>(totals().ops);
+  state.counters["process_warm_reads"]
+      = static_cast<double>(totals().warm_reads);
+}
+
 // Parses (and removes) our options after benchmark::Initialize has removed
 // its own; exits with status 2 on anything unknown.
 inline void parse_options(int& argc, char** argv)
@@ -100,7 +124,9 @@ inline checksum_util::read_pass prepare_w1_file()
   const options& o = opts();
   if (checksum_util::file_size_or_missing(o.file) < 0)
     checksum_util::generate_file(o.file, o.size_mib << 20);
-  return checksum_util::read_whole_file(o.file, o.block);
+  checksum_util::read_pass pass = checksum_util::read_whole_file(o.file, o.block);
+  totals().warm_reads += pass.calls;
+  return pass;
 }
 
 // Makes sure W4's one-page file exists and is cached.
@@ -109,7 +135,7 @@ inline void prepare_w4_file()
   const options& o = opts();
   if (checksum_util::file_size_or_missing(o.small_file) != 4096)
     checksum_util::generate_file(o.small_file, 4096);
-  checksum_util::read_whole_file(o.small_file, 4096);
+  totals().warm_reads += checksum_util::read_whole_file(o.small_file, 4096).calls;
 }
 
 // Opens path read-only or throws.
@@ -134,18 +160,38 @@ inline void report_usage(benchmark::State& state,
       Counter::kAvgIterations);
 }
 
-// Records the W1 throughput and checks one pass against the reference.
+// Checks one W1 pass against the reference and counts its reads (one per
+// block, plus the one that sees the end of the file).
 // Returns false (and marks the run as failed) on a mismatch.
 inline bool check_pass(benchmark::State& state,
     const checksum_util::read_pass& reference, std::uint64_t bytes,
     std::uint64_t sum, bool failed)
 {
+  totals().ops += (bytes + opts().block - 1) / opts().block + 1;
   if (failed || bytes != reference.bytes || sum != reference.sum)
   {
     state.SkipWithError(failed ? "read failed" : "checksum mismatch");
     return false;
   }
   return true;
+}
+
+// Records the W1 throughput of the passes run (one per iteration).
+inline void finish_w1(benchmark::State& state,
+    const checksum_util::read_pass& reference)
+{
+  state.SetBytesProcessed(static_cast<std::int64_t>(
+      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  report_process_totals(state);
+}
+
+// Records W4 round trips: ops per iteration.
+inline void finish_w4(benchmark::State& state, std::size_t ops)
+{
+  std::uint64_t n = ops * static_cast<std::uint64_t>(state.iterations());
+  state.SetItemsProcessed(static_cast<std::int64_t>(n));
+  totals().ops += n;
+  report_process_totals(state);
 }
 
 } // namespace bench

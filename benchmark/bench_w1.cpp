@@ -69,8 +69,7 @@ void BM_W1_thread_pool(benchmark::State& state)
       break;
   }
   bench::report_usage(state, checksum_util::usage::now() - usage_before);
-  state.SetBytesProcessed(static_cast<std::int64_t>(
-      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  bench::finish_w1(state, reference);
   pool.join();
   ::close(fd);
 }
@@ -116,8 +115,7 @@ void BM_W1_raw_liburing(benchmark::State& state)
       break;
   }
   bench::report_usage(state, checksum_util::usage::now() - usage_before);
-  state.SetBytesProcessed(static_cast<std::int64_t>(
-      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  bench::finish_w1(state, reference);
   state.counters["enters_per_op"] = 1.0;
   ::close(fd);
 }
@@ -154,8 +152,7 @@ void BM_W1_read(benchmark::State& state)
       break;
   }
   bench::report_usage(state, checksum_util::usage::now() - usage_before);
-  state.SetBytesProcessed(static_cast<std::int64_t>(
-      reference.bytes * static_cast<std::uint64_t>(state.iterations())));
+  bench::finish_w1(state, reference);
   ::close(fd);
 }
 

@@ -89,8 +89,7 @@ void raw_round_trips(benchmark::State& state, Prep prep)
       }
     }
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
-      * static_cast<std::int64_t>(state.iterations()));
+  bench::finish_w4(state, ops);
   state.counters["enters_per_op"] = 1.0;
 }
 
@@ -132,8 +131,7 @@ void BM_W4_read1_pread(benchmark::State& state)
       }
     }
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(ops)
-      * static_cast<std::int64_t>(state.iterations()));
+  bench::finish_w4(state, ops);
   ::close(fd);
 }
 

@@ -4,13 +4,16 @@
 #
 #   benchmark/run_benchmarks.sh [--rounds N] [--min-time S] [--size-mib N]
 #                               [--block-kib N] [--build-dir DIR] [--no-doc]
+#                               [--no-syscalls]
 #
 # Protocol (the brief, section 3): every variant runs once per round, in an
 # order rotated from round to round; each run re-reads its file right before
 # measuring (page-cache pages idle for about a minute get reclaimed here);
 # the tables give medians over the rounds with min-max, and ratios computed
 # within each round. Defaults: 7 rounds, 0.5 s minimum per run, a 1 GiB
-# file of 32 KiB blocks; about 4 minutes on a quiet 2-core machine.
+# file of 32 KiB blocks; about 4 minutes on a quiet 2-core machine. Then
+# one more run of the main variants under perf stat counts system calls
+# per operation (skipped when perf or its syscall tracepoints are missing).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +23,7 @@ size_mib=1024
 block_kib=32
 build_dir=$repo/build-bench
 write_doc=1
+syscalls=1
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,7 +33,8 @@ while [ $# -gt 0 ]; do
   --block-kib) block_kib=$2; shift 2 ;;
   --build-dir) build_dir=$2; shift 2 ;;
   --no-doc) write_doc=0; shift ;;
-  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+  --no-syscalls) syscalls=0; shift ;;
+  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
   *) echo "run_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -102,6 +107,31 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 echo "== done in $((SECONDS - start)) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# System calls per operation, counted with perf's syscall tracepoints in one
+# extra run of each variant that talks to the kernel through a loop.
+events=syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_futex,syscalls:sys_enter_pread64
+if [ "$syscalls" = 1 ] && command -v perf >/dev/null \
+    && perf stat -x, -e "$events" true >/dev/null 2>&1; then
+  echo "== counting system calls (perf stat)"
+  for v in "bench_w1 BM_W1_asio_uring" "bench_w1 BM_W1_thread_pool" \
+      "bench_boost_uring BM_W1_boost_uring" \
+      "bench_boost_uring_noepoll BM_W1_boost_uring_noepoll" \
+      "bench_w1 BM_W1_raw_liburing_coop" \
+      "bench_w4 BM_W4_post_asio_uring" "bench_w4 BM_W4_post_boost_asio_reactor" \
+      "bench_w4 BM_W4_read1_asio_uring" "bench_boost_uring BM_W4_read1_boost_uring" \
+      "bench_boost_uring_noepoll BM_W4_read1_boost_uring_noepoll" \
+      "bench_w4 BM_W4_read1_raw_liburing_coop"; do
+    read -r program name <<<"$v"
+    perf stat -x, -o "$results/sys_${name}.csv" -e "$events" -- \
+      "$bin/$program" --benchmark_filter="^${name}/real_time\$" \
+      --benchmark_min_time=0.2 --benchmark_format=json --file="$file" \
+      --size_mib="$size_mib" --block_kib="$block_kib" \
+      >"$results/sys_${name}.json" 2>/dev/null || echo "   $name failed under perf" >&2
+  done
+else
+  echo "== perf with syscall tracepoints unavailable: no system-call table"
+fi
 echo "Load average after: $(cut -d' ' -f1-3 /proc/loadavg)." >>"$results/machine.txt"
 
 table=$(python3 "$repo/benchmark/summarize.py" "$results")

@@ -145,6 +145,49 @@ def w4_table(runs):
     return "\n".join(out)
 
 
+SYSCALLS = ["io_uring_enter", "epoll_wait", "read", "write", "futex", "pread64"]
+
+
+def syscall_table(results_dir):
+    """Syscalls per operation from the perf stat runs (sys_<name>.csv/.json)."""
+    rows = []
+    for name, label in W1 + W4:
+        csv_path = os.path.join(results_dir, f"sys_{name}.csv")
+        json_path = os.path.join(results_dir, f"sys_{name}.json")
+        if not (os.path.exists(csv_path) and os.path.exists(json_path)):
+            continue
+        counts = {}
+        with open(csv_path) as f:
+            for line in f:
+                fields = line.strip().split(",")
+                if len(fields) < 3 or line.startswith("#"):
+                    continue
+                event = fields[2].split(":")[-1].replace("sys_enter_", "")
+                if event == "epoll_pwait":
+                    event = "epoll_wait"
+                try:
+                    counts[event] = counts.get(event, 0) + int(fields[0])
+                except ValueError:
+                    pass
+        try:
+            with open(json_path) as f:
+                bench = [b for b in json.load(f)["benchmarks"]
+                         if not b.get("error_occurred")][-1]
+        except (OSError, ValueError, IndexError, KeyError):
+            continue
+        ops = bench.get("process_ops", 0)
+        if not ops:
+            continue
+        counts["read"] = counts.get("read", 0) - bench.get("process_warm_reads", 0)
+        cells = " | ".join(f"{max(counts.get(c, 0), 0) / ops:.2f}" for c in SYSCALLS)
+        rows.append(f"| {label} | {cells} | {ops:,.0f} |")
+    if not rows:
+        return ""
+    head = ("| variant | " + " | ".join(SYSCALLS) + " | operations |\n"
+            + "|---|" + "--:|" * (len(SYSCALLS) + 1))
+    return head + "\n" + "\n".join(rows)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -159,6 +202,13 @@ def main():
     parts.append(w1_table(runs))
     parts.append("\n### W4: per-operation round trips\n")
     parts.append(w4_table(runs))
+    sys_table = syscall_table(d)
+    if sys_table:
+        parts.append("\n### System calls per operation (perf stat tracepoints, one extra run each)\n")
+        parts.append("Per read for W1 (a pass is one read per 32 KiB block plus the one "
+                     "that sees the end of the file), per round trip for W4; read(2) calls "
+                     "made to warm the file are subtracted.\n")
+        parts.append(sys_table)
     demo = os.path.join(d, "demo.txt")
     if os.path.exists(demo):
         with open(demo) as f:

@@ -130,6 +130,7 @@ struct read_pass
 {
   std::uint64_t bytes = 0;
   std::uint64_t sum = 0;
+  std::uint64_t calls = 0;  // read(2) calls made, the final one included
 };
 
 // Reads the whole file with plain read(2) in block-sized pieces and sums it.
@@ -147,6 +148,7 @@ inline read_pass read_whole_file(const std::string& path, std::size_t block)
   for (;;)
   {
     ssize_t n = ::read(fd, buf.get(), block);
+    ++pass.calls;
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
