@@ -162,8 +162,12 @@ int ring::submit(bool wait, std::int64_t timeout_ns) noexcept
       return 0;
   }
   if (hooks_)
+  {
     if (int injected = hooks_->fail_enter())
       return injected;
+    if (!held_.empty())
+      wait = false;  // held completions are ready now
+  }
   ++enters_;
   if (!wait)
     return ::io_uring_submit_and_get_events(r);
@@ -181,7 +185,14 @@ unsigned ring::reap(completion* out, unsigned max) noexcept
 {
   io_uring* r = ring_.get();
   unsigned count = 0;
-  for (int attempt = 0; attempt < 2 && count == 0; ++attempt)
+  // Completions held back by the hooks last time come first.
+  while (count < max && !held_.empty())
+  {
+    out[count++] = held_.front();
+    held_.erase(held_.begin());
+  }
+  const unsigned fresh = count;
+  for (int attempt = 0; attempt < 2 && count == fresh; ++attempt)
   {
     unsigned head;
     io_uring_cqe* cqe;
@@ -194,8 +205,8 @@ unsigned ring::reap(completion* out, unsigned max) noexcept
       out[count].flags = cqe->flags;
       ++count;
     }
-    ::io_uring_cq_advance(r, count);
-    if (count != 0)
+    ::io_uring_cq_advance(r, count - fresh);
+    if (count != fresh)
       break;
     // The CQ is empty: completions may still wait in the kernel's overflow
     // list or as task work (COOP_TASKRUN); one GETEVENTS enter flushes them.
@@ -206,8 +217,18 @@ unsigned ring::reap(completion* out, unsigned max) noexcept
     (void)::io_uring_get_events(r);
   }
   if (hooks_)
-    for (unsigned i = 0; i < count; ++i)
+  {
+    unsigned kept = fresh;
+    for (unsigned i = fresh; i < count; ++i)
+    {
       hooks_->on_completion(out[i]);
+      if (hooks_->delay(out[i]))
+        held_.push_back(out[i]);
+      else
+        out[kept++] = out[i];
+    }
+    count = kept;
+  }
   return count;
 }
 

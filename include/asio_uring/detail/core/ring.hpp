@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 struct io_uring;
 struct io_uring_sqe;
@@ -50,6 +51,9 @@ public:
   virtual int fail_enter() noexcept { return 0; }
   // May rewrite a completion's result before the caller sees it.
   virtual void on_completion(completion&) noexcept {}
+  // Return true to hold the completion back: the next reap() returns it,
+  // and waits do not block while completions are held.
+  virtual bool delay(const completion&) noexcept { return false; }
 };
 
 // Layout of the kernel's struct __kernel_timespec.
@@ -136,6 +140,7 @@ private:
   unsigned features_ = 0;
   std::uint64_t enters_ = 0;
   fault_hooks* hooks_ = nullptr;
+  std::vector<completion> held_;  // delayed by hooks_, returned next reap
   std::unique_ptr<unsigned char[]> supported_ops_;  // one byte per opcode
   unsigned supported_ops_count_ = 0;
 };
