@@ -78,6 +78,8 @@ io_context::~io_context()
   // the services while the scheduler they refer to is still alive.
   impl_.shutdown();
   shutdown();
+  // Handlers destroyed by the services' shutdown may have posted more.
+  impl_.shutdown();
   destroy();
 }
 

@@ -1,5 +1,6 @@
 #include <asio_uring/detail/scheduler.hpp>
 
+#include <boost/asio/multiple_exceptions.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cerrno>
@@ -41,9 +42,20 @@ void relock(std::unique_lock<std::mutex>& lock)
     lock.lock();
 }
 
-std::string setup_error_message(int err)
+// Rethrows what capture_current_exception() kept for this thread.
+[[noreturn]] void rethrow_pending_exception(thread_info& info)
 {
-  std::string what = "asio_uring::io_context: io_uring_setup failed: ";
+  std::exception_ptr e = std::move(info.pending_exception);
+  info.pending_exception = nullptr;
+  info.pending_exceptions = 0;
+  std::rethrow_exception(e);
+}
+
+std::string setup_error_message(int err, const char* call = "io_uring_setup")
+{
+  std::string what = "asio_uring::io_context: ";
+  what += call;
+  what += " failed: ";
   switch (err)
   {
   case ENOSYS:
@@ -192,9 +204,12 @@ scheduler::scheduler(const ring_options& options, int concurrency_hint)
 
   wakeup_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wakeup_fd_ < 0)
+  {
+    const int err = errno;
     throw boost::system::system_error(
-        boost::system::error_code(errno, boost::system::system_category()),
-        "asio_uring::io_context: eventfd");
+        boost::system::error_code(err, boost::system::system_category()),
+        setup_error_message(err, "eventfd"));
+  }
 
   op_queue_.push(&task_operation_);
   std::lock_guard<std::mutex> ring_lock(ring_mutex_);
@@ -208,6 +223,27 @@ scheduler::~scheduler()
     ::close(wakeup_fd_);
 }
 
+void scheduler::capture_current_exception() noexcept
+{
+  thread_info* info = this_thread();
+  if (!info)
+    return;
+  switch (info->pending_exceptions)
+  {
+  case 0:
+    info->pending_exceptions = 1;
+    info->pending_exception = std::current_exception();
+    break;
+  case 1:
+    info->pending_exceptions = 2;
+    info->pending_exception = std::make_exception_ptr(
+        boost::asio::multiple_exceptions(info->pending_exception));
+    break;
+  default:
+    break;
+  }
+}
+
 thread_info* scheduler::this_thread() const noexcept
 {
   for (thread_info* i = top_of_thread_stack; i; i = i->next)
@@ -218,10 +254,10 @@ thread_info* scheduler::this_thread() const noexcept
 
 void scheduler::shutdown()
 {
+  bool again;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (shutdown_)
-      return;
+    again = shutdown_;
     shutdown_ = true;
     shutting_down_.store(true, std::memory_order_release);
   }
@@ -229,6 +265,13 @@ void scheduler::shutdown()
   // Cancel everything the kernel holds and wait for every final CQE: until
   // then the kernel may still write into operation-owned buffers.
   op_queue<operation> done;
+  if (again)
+  {
+    // Called again (after the context's services shut down): the ring is
+    // drained; destroy what was queued since.
+    destroy_queued(done);
+    return;
+  }
   lock_ring();
   if (ring_.is_single_issuer() && !ring_.is_enabled())
   {
@@ -258,22 +301,33 @@ void scheduler::shutdown()
     }
   }
   unlock_ring();
+  destroy_queued(done);
+}
 
-  // Destroy, never invoke, every remaining operation.
-  op_queue<operation> all;
+void scheduler::destroy_queued(op_queue<operation>& done)
+{
+  // Destroy, never invoke, every remaining operation. A destructor may queue
+  // more (a coroutine frame posts its own unwinding): repeat until none is
+  // left, so that none outlives the services it may refer to.
+  for (;;)
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    op_queue_.remove(&task_operation_);
-    all.push(op_queue_);
-    all.push(pending_);
-    for (timer_queue_base* q = timer_queues_; q; q = q->next_)
-      q->get_all_timers(all);
-  }
-  all.push(done);
-  while (operation* op = all.front())
-  {
-    all.pop();
-    op->destroy();
+    op_queue<operation> all;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      op_queue_.remove(&task_operation_);
+      all.push(op_queue_);
+      all.push(pending_);
+      for (timer_queue_base* q = timer_queues_; q; q = q->next_)
+        q->get_all_timers(all);
+    }
+    all.push(done);
+    if (all.empty())
+      return;
+    while (operation* op = all.front())
+    {
+      all.pop();
+      op->destroy();
+    }
   }
 }
 
@@ -333,9 +387,14 @@ std::size_t scheduler::poll(boost::system::error_code& ec)
     stop();
     return 0;
   }
+  thread_info* outer = one_thread_ ? scheduler::this_thread() : nullptr;
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
+  // Nested in a handler: what that handler posted is on its thread-private
+  // queue, and must be visible to this poll too (as in Boost.Asio).
+  if (outer)
+    op_queue_.push(outer->private_queue);
   std::size_t n = 0;
   for (; do_run_one(lock, this_thread, true, nullptr); relock(lock))
     if (n != (std::numeric_limits<std::size_t>::max)())
@@ -351,9 +410,12 @@ std::size_t scheduler::poll_one(boost::system::error_code& ec)
     stop();
     return 0;
   }
+  thread_info* outer = one_thread_ ? scheduler::this_thread() : nullptr;
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
+  if (outer)
+    op_queue_.push(outer->private_queue);
   return do_run_one(lock, this_thread, true, nullptr);
 }
 
@@ -405,6 +467,8 @@ std::size_t scheduler::do_run_one(std::unique_lock<std::mutex>& lock,
 
         work_cleanup on_exit{this, lock, this_thread};
         o->complete(*this);
+        if (this_thread.pending_exceptions > 0)
+          rethrow_pending_exception(this_thread);
         return 1;
       }
     }

@@ -147,6 +147,9 @@ private:
   };
 
   thread_info* this_thread() const noexcept;
+  // Destroys every queued operation and done, until no destructor queues
+  // another.
+  void destroy_queued(op_queue<operation>& done);
   std::size_t do_run_one(std::unique_lock<std::mutex>& lock,
       thread_info& this_thread, bool poll,
       const std::chrono::steady_clock::time_point* deadline);

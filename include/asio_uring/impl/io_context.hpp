@@ -55,7 +55,16 @@ void io_context::basic_executor_type<Allocator, Bits>::execute(
   if ((bits() & blocking_never) == 0 && context_ptr()->impl_.can_dispatch())
   {
     function_type tmp(static_cast<Function&&>(f));
-    std::move(tmp)();
+    // As Boost.Asio: an exception does not unwind the caller; the loop
+    // rethrows it when the current handler returns.
+    try
+    {
+      std::move(tmp)();
+    }
+    catch (...)
+    {
+      context_ptr()->impl_.capture_current_exception();
+    }
     return;
   }
   post_function(static_cast<Function&&>(f),
