@@ -10,11 +10,20 @@
 
 #include <asio_uring/basic_file.hpp>
 #include <asio_uring/basic_random_access_file.hpp>
+#include <asio_uring/basic_socket.hpp>
+#include <asio_uring/basic_socket_acceptor.hpp>
 #include <asio_uring/basic_stream_file.hpp>
+#include <asio_uring/basic_stream_socket.hpp>
 #include <asio_uring/basic_waitable_timer.hpp>
+#include <asio_uring/connect.hpp>
 #include <asio_uring/file_base.hpp>
 #include <asio_uring/high_resolution_timer.hpp>
 #include <asio_uring/io_context.hpp>
+#include <asio_uring/ip/tcp.hpp>
+#include <asio_uring/posix/basic_descriptor.hpp>
+#include <asio_uring/posix/basic_stream_descriptor.hpp>
+#include <asio_uring/posix/descriptor.hpp>
+#include <asio_uring/posix/stream_descriptor.hpp>
 #include <asio_uring/random_access_file.hpp>
 #include <asio_uring/ring_options.hpp>
 #include <asio_uring/steady_timer.hpp>

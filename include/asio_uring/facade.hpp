@@ -164,11 +164,8 @@ using boost::asio::basic_readable_pipe;
 using boost::asio::basic_seq_packet_socket;
 using boost::asio::basic_serial_port;
 using boost::asio::basic_signal_set;
-using boost::asio::basic_socket;
-using boost::asio::basic_socket_acceptor;
 using boost::asio::basic_socket_iostream;
 using boost::asio::basic_socket_streambuf;
-using boost::asio::basic_stream_socket;
 using boost::asio::basic_writable_pipe;
 using boost::asio::buffered_read_stream;
 using boost::asio::buffered_stream;
@@ -193,10 +190,18 @@ namespace experimental = boost::asio::experimental;
 namespace generic = boost::asio::generic;
 namespace local = boost::asio::local;
 namespace placeholders = boost::asio::placeholders;
-namespace posix = boost::asio::posix;
 namespace ssl = boost::asio::ssl;
 namespace this_coro = boost::asio::this_coro;
 namespace traits = boost::asio::traits;
+
+// basic_socket, basic_stream_socket, basic_socket_acceptor, ip::tcp and
+// posix::(basic_)(stream_)descriptor are asio_uring's own (ring-backed; see
+// basic_socket.hpp, ip/tcp.hpp, posix/). The rest of posix is Boost.Asio's.
+namespace posix {
+
+using boost::asio::posix::descriptor_base;
+
+} // namespace posix
 
 namespace ip {
 

@@ -1,0 +1,361 @@
+//
+// basic_stream_socket.hpp
+// ~~~~~~~~~~~~~~~~~~~~~~~
+//
+// A stream-oriented socket (Boost.Asio's basic_stream_socket) whose
+// asynchronous sends and receives go through the ring.
+//
+#pragma once
+
+#include <asio_uring/basic_socket.hpp>
+
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/buffer.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+namespace asio_uring {
+
+/// Provides stream-oriented socket functionality (Boost.Asio's
+/// basic_stream_socket), with every asynchronous send and receive on the
+/// ring (IORING_OP_SEND/RECV for one buffer, SENDMSG/RECVMSG for a
+/// sequence).
+/**
+ * Meets Boost.Asio's AsyncReadStream, AsyncWriteStream, SyncReadStream and
+ * SyncWriteStream requirements, so async_read, async_write,
+ * async_read_until and Boost.Beast's HTTP operations work on it unchanged.
+ *
+ * Sends use MSG_NOSIGNAL: writing to a reset connection reports
+ * error::broken_pipe and never raises SIGPIPE. A receive of 0 bytes into
+ * non-empty buffers reports error::eof; zero-size buffers complete at once
+ * with 0 bytes.
+ *
+ * Hand-over to Boost.Asio: an rvalue converts to a
+ * boost::asio::basic_stream_socket on the same executor (the descriptor is
+ * released from the ring and assigned there). This is what lets
+ * `beast::tcp_stream stream(std::move(socket));` compile unchanged; the
+ * Boost.Asio socket then runs on Boost.Asio's reactor (its own internal
+ * thread for a foreign execution context).
+ *
+ * @par Thread Safety
+ * @e Distinct @e objects: Safe.@n
+ * @e Shared @e objects: Unsafe.
+ */
+template <typename Protocol, typename Executor = boost::asio::any_io_executor>
+class basic_stream_socket : public basic_socket<Protocol, Executor>
+{
+  using base = basic_socket<Protocol, Executor>;
+
+public:
+  using executor_type = Executor;
+
+  /// Rebinds the socket type to another executor.
+  template <typename Executor1>
+  struct rebind_executor
+  {
+    using other = basic_stream_socket<Protocol, Executor1>;
+  };
+
+  using native_handle_type = typename base::native_handle_type;
+  using protocol_type = Protocol;
+  using endpoint_type = typename Protocol::endpoint;
+  using message_flags = typename base::message_flags;
+
+  using base::base;
+
+  /// Constructs a socket without opening it.
+  explicit basic_stream_socket(const executor_type& ex) : base(ex) {}
+
+  /// Move-constructs: other is left as if constructed with its executor.
+  basic_stream_socket(basic_stream_socket&& other) noexcept = default;
+
+  /// Move-assigns: closes this socket first (aborting its operations).
+  basic_stream_socket& operator=(basic_stream_socket&& other) = default;
+
+  /// Move-constructs from a socket of another protocol or executor type.
+  template <typename Protocol1, typename Executor1>
+  basic_stream_socket(basic_stream_socket<Protocol1, Executor1>&& other,
+      std::enable_if_t<std::is_convertible_v<Protocol1, Protocol>
+          && std::is_convertible_v<Executor1, Executor>>* = nullptr)
+    : base(std::move(other))
+  {
+  }
+
+  /// Move-assigns from a socket of another protocol or executor type.
+  template <typename Protocol1, typename Executor1>
+  std::enable_if_t<std::is_convertible_v<Protocol1, Protocol>
+          && std::is_convertible_v<Executor1, Executor>,
+      basic_stream_socket&>
+  operator=(basic_stream_socket<Protocol1, Executor1>&& other)
+  {
+    base::operator=(std::move(other));
+    return *this;
+  }
+
+  /// Destroys the socket, aborting its asynchronous operations.
+  ~basic_stream_socket() = default;
+
+  /// Hands the descriptor over to a Boost.Asio socket on the same executor
+  /// (see the class description). A closed socket gives a closed one.
+  template <typename Executor1,
+      typename = std::enable_if_t<std::is_convertible_v<Executor, Executor1>>>
+  operator boost::asio::basic_stream_socket<Protocol, Executor1>() &&
+  {
+    boost::asio::basic_stream_socket<Protocol, Executor1> s(
+        Executor1(this->get_executor()));
+    if (!this->is_open())
+      return s;
+    const Protocol protocol = this->impl_.protocol();
+    const int fd = this->release();
+    boost::system::error_code ec;
+    s.assign(protocol, fd, ec);
+    if (ec)
+    {
+      ::close(fd);
+      boost::asio::detail::throw_error(ec, "assign");
+    }
+    return s;
+  }
+
+  /// Sends data; blocks until some is sent. Throws on failure.
+  template <typename ConstBufferSequence>
+  std::size_t send(const ConstBufferSequence& buffers)
+  {
+    return send(buffers, 0);
+  }
+
+  /// Sends data with flags. Throws on failure.
+  template <typename ConstBufferSequence>
+  std::size_t send(const ConstBufferSequence& buffers, message_flags flags)
+  {
+    boost::system::error_code ec;
+    std::size_t n = send(buffers, flags, ec);
+    boost::asio::detail::throw_error(ec, "send");
+    return n;
+  }
+
+  /// Sends data with flags.
+  template <typename ConstBufferSequence>
+  std::size_t send(const ConstBufferSequence& buffers, message_flags flags,
+      boost::system::error_code& ec)
+  {
+    if (!this->is_open())
+    {
+      ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(buffers);
+    return detail::socket_ops::send(this->impl_.fd(), this->impl_.state(),
+        bufs.data(), bufs.count(), bufs.total_size(), flags, ec);
+  }
+
+  /// Starts an asynchronous send.
+  /**
+   * @param buffers Kept alive by the caller until the handler is called.
+   * @param token Completion signature void(boost::system::error_code,
+   * std::size_t). The handler is never invoked from within this function.
+   * Supports cancellation_type::terminal, partial and total.
+   */
+  template <typename ConstBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          WriteToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_send(const ConstBufferSequence& buffers,
+      WriteToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_send(buffers, 0, static_cast<WriteToken&&>(token));
+  }
+
+  /// Starts an asynchronous send with flags (see async_send above).
+  template <typename ConstBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          WriteToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_send(const ConstBufferSequence& buffers, message_flags flags,
+      WriteToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<WriteToken,
+        void(boost::system::error_code, std::size_t)>(
+        initiate_async_send(this), token, buffers, flags);
+  }
+
+  /// Receives data; blocks until some is received. Throws on failure
+  /// (error::eof when the peer closed the connection).
+  template <typename MutableBufferSequence>
+  std::size_t receive(const MutableBufferSequence& buffers)
+  {
+    return receive(buffers, 0);
+  }
+
+  /// Receives data with flags. Throws on failure.
+  template <typename MutableBufferSequence>
+  std::size_t receive(const MutableBufferSequence& buffers,
+      message_flags flags)
+  {
+    boost::system::error_code ec;
+    std::size_t n = receive(buffers, flags, ec);
+    boost::asio::detail::throw_error(ec, "receive");
+    return n;
+  }
+
+  /// Receives data with flags.
+  template <typename MutableBufferSequence>
+  std::size_t receive(const MutableBufferSequence& buffers,
+      message_flags flags, boost::system::error_code& ec)
+  {
+    if (!this->is_open())
+    {
+      ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
+    return detail::socket_ops::recv(this->impl_.fd(), this->impl_.state(),
+        const_cast<::iovec*>(bufs.data()), bufs.count(), bufs.total_size(),
+        flags, ec);
+  }
+
+  /// Starts an asynchronous receive.
+  /**
+   * @param buffers Kept alive by the caller until the handler is called.
+   * @param token Completion signature void(boost::system::error_code,
+   * std::size_t); error::eof when the peer closed the connection. The
+   * handler is never invoked from within this function. Supports
+   * cancellation_type::terminal, partial and total.
+   */
+  template <typename MutableBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          ReadToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_receive(const MutableBufferSequence& buffers,
+      ReadToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_receive(buffers, 0, static_cast<ReadToken&&>(token));
+  }
+
+  /// Starts an asynchronous receive with flags (see async_receive above).
+  template <typename MutableBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          ReadToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_receive(const MutableBufferSequence& buffers, message_flags flags,
+      ReadToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<ReadToken,
+        void(boost::system::error_code, std::size_t)>(
+        initiate_async_receive(this), token, buffers, flags);
+  }
+
+  /// Writes some data; blocks until some is written. Throws on failure.
+  template <typename ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers)
+  {
+    return send(buffers, 0);
+  }
+
+  /// Writes some data.
+  template <typename ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers,
+      boost::system::error_code& ec)
+  {
+    return send(buffers, 0, ec);
+  }
+
+  /// Starts an asynchronous write of some data (as async_send).
+  template <typename ConstBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          WriteToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_write_some(const ConstBufferSequence& buffers,
+      WriteToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_send(buffers, 0, static_cast<WriteToken&&>(token));
+  }
+
+  /// Reads some data; blocks until some is read. Throws on failure.
+  template <typename MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence& buffers)
+  {
+    return receive(buffers, 0);
+  }
+
+  /// Reads some data.
+  template <typename MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence& buffers,
+      boost::system::error_code& ec)
+  {
+    return receive(buffers, 0, ec);
+  }
+
+  /// Starts an asynchronous read of some data (as async_receive).
+  template <typename MutableBufferSequence,
+      BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code, std::size_t))
+          ReadToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_read_some(const MutableBufferSequence& buffers,
+      ReadToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_receive(buffers, 0, static_cast<ReadToken&&>(token));
+  }
+
+private:
+  class initiate_async_send
+  {
+  public:
+    using executor_type = Executor;
+
+    explicit initiate_async_send(basic_stream_socket* self) : self_(self) {}
+
+    const executor_type& get_executor() const noexcept
+    {
+      return self_->get_executor();
+    }
+
+    template <typename WriteHandler, typename ConstBufferSequence>
+    void operator()(WriteHandler&& handler, const ConstBufferSequence& buffers,
+        message_flags flags) const
+    {
+      auto& impl = self_->impl_;
+      int immediate = detail::no_immediate_result;
+      if (!impl.is_open())
+        immediate = -EBADF;
+      else if (boost::asio::buffer_size(buffers) == 0)
+        immediate = 0;
+      detail::start_or_post<detail::send_op_base<ConstBufferSequence>>(impl,
+          immediate, static_cast<WriteHandler&&>(handler), impl.fd(), buffers,
+          static_cast<int>(flags), true);
+    }
+
+  private:
+    basic_stream_socket* self_;
+  };
+
+  class initiate_async_receive
+  {
+  public:
+    using executor_type = Executor;
+
+    explicit initiate_async_receive(basic_stream_socket* self) : self_(self) {}
+
+    const executor_type& get_executor() const noexcept
+    {
+      return self_->get_executor();
+    }
+
+    template <typename ReadHandler, typename MutableBufferSequence>
+    void operator()(ReadHandler&& handler,
+        const MutableBufferSequence& buffers, message_flags flags) const
+    {
+      auto& impl = self_->impl_;
+      int immediate = detail::no_immediate_result;
+      if (!impl.is_open())
+        immediate = -EBADF;
+      else if (boost::asio::buffer_size(buffers) == 0)
+        immediate = 0;
+      detail::start_or_post<detail::recv_op_base<MutableBufferSequence>>(impl,
+          immediate, static_cast<ReadHandler&&>(handler), impl.fd(), buffers,
+          static_cast<int>(flags), true);
+    }
+
+  private:
+    basic_stream_socket* self_;
+  };
+};
+
+} // namespace asio_uring

@@ -1,0 +1,485 @@
+// Handler-free ring operations for sockets and stream descriptors: each
+// prepares its SQE and interprets its CQE (see file_ops.hpp for the shape
+// uring_handler_op expects). One type per opcode family.
+#pragma once
+
+#include <asio_uring/detail/core/ring.hpp>
+#include <asio_uring/detail/file_ops.hpp>
+#include <asio_uring/detail/iovecs.hpp>
+#include <asio_uring/detail/operation.hpp>
+#include <asio_uring/detail/socket_ops.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
+#include <tuple>
+#include <unistd.h>
+#include <utility>
+
+namespace asio_uring::detail {
+
+// Retry rules shared by every operation below. A descriptor with O_NONBLOCK
+// can make the kernel answer -EAGAIN instead of waiting; the operation then
+// submits a one-shot poll for poll_mask_ and, once it fires, itself again.
+// It never resubmits without waiting, so it cannot spin.
+class retrying_socket_op : public uring_op
+{
+protected:
+  retrying_socket_op(func_type complete, prepare_type prepare, int fd,
+      unsigned poll_mask) noexcept
+    : uring_op(complete, prepare, fd), poll_mask_(poll_mask)
+  {
+  }
+
+  // In do_prepare: prepares the poll instead of the operation when one is
+  // due, and returns true.
+  bool prepare_poll(io_uring_sqe* sqe) noexcept
+  {
+    if (!polling_)
+      return false;
+    core::prep_poll_add(sqe, fd_, poll_mask_, user_data());
+    return true;
+  }
+
+  // After a CQE: true to resubmit (EINTR, EAGAIN -> poll, poll fired ->
+  // operation). A failed or cancelled poll completes with its error.
+  bool retry_or_poll() noexcept
+  {
+    if (polling_)
+    {
+      polling_ = false;
+      return result_ >= 0 || result_ == -EINTR;
+    }
+    if (result_ == -EINTR)
+      return true;
+    if (result_ == -EAGAIN || result_ == -EWOULDBLOCK)
+    {
+      polling_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  bool polling_ = false;  // the next SQE is the readiness poll
+  unsigned poll_mask_;    // POLLIN or POLLOUT
+};
+
+// Interprets a transfer's result: 0 bytes read from a stream into non-empty
+// buffers is end of stream.
+inline std::tuple<boost::system::error_code, std::size_t> transfer_result(
+    int result, bool reading, bool stream, std::size_t total) noexcept
+{
+  if (result < 0)
+    return {errno_to_error(-result), 0};
+  if (reading && stream && result == 0 && total != 0)
+    return {boost::asio::error::eof, 0};
+  return {boost::system::error_code(), static_cast<std::size_t>(result)};
+}
+
+// IORING_OP_RECV for one buffer, IORING_OP_RECVMSG for a sequence.
+// Lifetime: the iovecs and the msghdr live in this op; the memory they
+// point at is the caller's until the handler runs (Asio's buffer contract).
+template <typename MutableBufferSequence>
+class recv_op_base : public retrying_socket_op
+{
+public:
+  recv_op_base(func_type complete, int fd, const MutableBufferSequence& buffers,
+      int flags, bool stream)
+    : retrying_socket_op(complete, &recv_op_base::do_prepare, fd, POLLIN),
+      bufs_(buffers), flags_(flags), stream_(stream)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    recv_op_base* o = static_cast<recv_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    if (o->bufs_.count() <= 1)
+      core::prep_recv(sqe, o->fd_,
+          o->bufs_.count() ? o->bufs_.data()[0].iov_base : nullptr,
+          o->bufs_.count() ? static_cast<unsigned>(o->bufs_.data()[0].iov_len) : 0,
+          o->flags_, o->user_data());
+    else
+    {
+      o->msg_ = ::msghdr{};
+      o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
+      o->msg_.msg_iovlen = o->bufs_.count();
+      core::prep_recvmsg(sqe, o->fd_, &o->msg_,
+          static_cast<unsigned>(o->flags_), o->user_data());
+    }
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    return transfer_result(result_, true, stream_, bufs_.total_size());
+  }
+
+private:
+  iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs_;
+  ::msghdr msg_{};
+  int flags_;
+  bool stream_;
+};
+
+// IORING_OP_SEND / SENDMSG, always with MSG_NOSIGNAL: a reset peer is
+// EPIPE for the handler, never a SIGPIPE for the process.
+template <typename ConstBufferSequence>
+class send_op_base : public retrying_socket_op
+{
+public:
+  send_op_base(func_type complete, int fd, const ConstBufferSequence& buffers,
+      int flags, bool stream)
+    : retrying_socket_op(complete, &send_op_base::do_prepare, fd, POLLOUT),
+      bufs_(buffers), flags_(flags | MSG_NOSIGNAL)
+  {
+    (void)stream;
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    send_op_base* o = static_cast<send_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    if (o->bufs_.count() <= 1)
+      core::prep_send(sqe, o->fd_,
+          o->bufs_.count() ? o->bufs_.data()[0].iov_base : nullptr,
+          o->bufs_.count() ? static_cast<unsigned>(o->bufs_.data()[0].iov_len) : 0,
+          o->flags_, o->user_data());
+    else
+    {
+      o->msg_ = ::msghdr{};
+      o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
+      o->msg_.msg_iovlen = o->bufs_.count();
+      core::prep_sendmsg(sqe, o->fd_, &o->msg_,
+          static_cast<unsigned>(o->flags_), o->user_data());
+    }
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    return transfer_result(result_, false, true, bufs_.total_size());
+  }
+
+private:
+  iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
+  ::msghdr msg_{};
+  int flags_;
+};
+
+// IORING_OP_READ / READV at the descriptor's own position (pipes,
+// terminals, character devices). A read of 0 bytes is end of stream.
+template <typename MutableBufferSequence>
+class descriptor_read_op_base : public retrying_socket_op
+{
+public:
+  descriptor_read_op_base(func_type complete, int fd,
+      const MutableBufferSequence& buffers)
+    : retrying_socket_op(complete, &descriptor_read_op_base::do_prepare, fd,
+          POLLIN),
+      bufs_(buffers)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    descriptor_read_op_base* o = static_cast<descriptor_read_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    if (o->bufs_.count() <= 1)
+      core::prep_read(sqe, o->fd_,
+          o->bufs_.count() ? o->bufs_.data()[0].iov_base : nullptr,
+          o->bufs_.count() ? static_cast<unsigned>(o->bufs_.data()[0].iov_len) : 0,
+          current_position, o->user_data());
+    else
+      core::prep_readv(sqe, o->fd_, o->bufs_.data(), o->bufs_.count(),
+          current_position, o->user_data());
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    return transfer_result(result_, true, true, bufs_.total_size());
+  }
+
+private:
+  iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs_;
+};
+
+// IORING_OP_WRITE / WRITEV at the descriptor's own position.
+template <typename ConstBufferSequence>
+class descriptor_write_op_base : public retrying_socket_op
+{
+public:
+  descriptor_write_op_base(func_type complete, int fd,
+      const ConstBufferSequence& buffers)
+    : retrying_socket_op(complete, &descriptor_write_op_base::do_prepare, fd,
+          POLLOUT),
+      bufs_(buffers)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    descriptor_write_op_base* o = static_cast<descriptor_write_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    if (o->bufs_.count() <= 1)
+      core::prep_write(sqe, o->fd_,
+          o->bufs_.count() ? o->bufs_.data()[0].iov_base : nullptr,
+          o->bufs_.count() ? static_cast<unsigned>(o->bufs_.data()[0].iov_len) : 0,
+          current_position, o->user_data());
+    else
+      core::prep_writev(sqe, o->fd_, o->bufs_.data(), o->bufs_.count(),
+          current_position, o->user_data());
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    return transfer_result(result_, false, true, bufs_.total_size());
+  }
+
+private:
+  iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
+};
+
+// IORING_OP_POLL_ADD (one shot): async_wait. Any reported event, including
+// POLLERR and POLLHUP, completes the wait successfully (as Asio's reactor).
+class poll_op_base : public uring_op
+{
+public:
+  poll_op_base(func_type complete, int fd, unsigned poll_mask)
+    : uring_op(complete, &poll_op_base::do_prepare, fd), poll_mask_(poll_mask)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    poll_op_base* o = static_cast<poll_op_base*>(base);
+    core::prep_poll_add(sqe, o->fd_, o->poll_mask_, o->user_data());
+  }
+
+  bool should_retry() const noexcept { return result_ == -EINTR; }
+
+  std::tuple<boost::system::error_code> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_)};
+    return {boost::system::error_code()};
+  }
+
+private:
+  unsigned poll_mask_;
+};
+
+// IORING_OP_CONNECT. Lifetime: the peer address lives in this op. On a
+// non-blocking socket the kernel may answer EINPROGRESS: the op then polls
+// for POLLOUT and reads the outcome from SO_ERROR.
+class connect_op_base : public uring_op
+{
+public:
+  connect_op_base(func_type complete, int fd, const void* addr,
+      std::size_t len)
+    : uring_op(complete, &connect_op_base::do_prepare, fd),
+      len_(len <= sizeof(addr_) ? static_cast<unsigned>(len) : 0)
+  {
+    std::memcpy(&addr_, addr, len_);
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    connect_op_base* o = static_cast<connect_op_base*>(base);
+    if (o->polling_)
+      core::prep_poll_add(sqe, o->fd_, POLLOUT, o->user_data());
+    else
+      core::prep_connect(sqe, o->fd_,
+          reinterpret_cast<const ::sockaddr*>(&o->addr_), o->len_,
+          o->user_data());
+  }
+
+  bool should_retry() noexcept
+  {
+    if (polling_)
+    {
+      polling_ = false;
+      if (result_ >= 0)
+        result_ = -socket_ops::socket_error(fd_).value();
+      return false;
+    }
+    if (result_ == -EINPROGRESS || result_ == -EALREADY || result_ == -EAGAIN
+        || result_ == -EINTR)
+    {
+      polling_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  std::tuple<boost::system::error_code> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_)};
+    return {boost::system::error_code()};
+  }
+
+private:
+  ::sockaddr_storage addr_;
+  unsigned len_;
+  bool polling_ = false;
+};
+
+// IORING_OP_ACCEPT with SOCK_CLOEXEC. Lifetime: the peer address and its
+// length live in this op. The accepted descriptor belongs to the op until
+// take_descriptor(); an op destroyed without completing (context shutdown)
+// closes it, so no descriptor leaks.
+class accept_op_common : public retrying_socket_op
+{
+public:
+  accept_op_common(func_type complete, int fd, bool enable_connection_aborted)
+    : retrying_socket_op(complete, &accept_op_common::do_prepare, fd, POLLIN),
+      enable_connection_aborted_(enable_connection_aborted)
+  {
+    result_ = -ECANCELED;  // no descriptor until a CQE says otherwise
+  }
+
+  ~accept_op_common()
+  {
+    if (result_ >= 0)
+      ::close(result_);
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    accept_op_common* o = static_cast<accept_op_common*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    o->addrlen_ = sizeof(o->addr_);
+    core::prep_accept(sqe, o->fd_, reinterpret_cast<::sockaddr*>(&o->addr_),
+        &o->addrlen_, SOCK_CLOEXEC, o->user_data());
+  }
+
+  bool should_retry() noexcept
+  {
+    if (!polling_ && !enable_connection_aborted_
+        && (result_ == -ECONNABORTED || result_ == -EPROTO))
+      return true;
+    return retry_or_poll();
+  }
+
+protected:
+  // The accepted descriptor (ownership passes to the caller), or -1.
+  int take_descriptor() noexcept
+  {
+    return result_ >= 0 ? std::exchange(result_, -1) : -1;
+  }
+
+  // Copies the peer address into endpoint (a Boost.Asio endpoint).
+  template <typename Endpoint>
+  void store_peer(Endpoint& endpoint) const
+  {
+    std::size_t n = addrlen_ <= endpoint.capacity() ? addrlen_ : endpoint.capacity();
+    std::memcpy(endpoint.data(), &addr_, n);
+    endpoint.resize(n);
+  }
+
+  // The error to report, if any.
+  boost::system::error_code error() const noexcept
+  {
+    return result_ < 0 ? errno_to_error(-result_) : boost::system::error_code();
+  }
+
+private:
+  ::sockaddr_storage addr_{};
+  unsigned addrlen_ = sizeof(addr_);
+  bool enable_connection_aborted_;
+};
+
+// accept(peer): the descriptor goes into an existing (closed) socket, and
+// the peer's address into *endpoint when given. Socket provides
+// a static accepted(Socket&, protocol, fd) that adopts the descriptor.
+template <typename Socket, typename Endpoint>
+class accept_op_base : public accept_op_common
+{
+public:
+  using protocol_type = typename Socket::protocol_type;
+
+  accept_op_base(func_type complete, int fd, bool enable_connection_aborted,
+      const protocol_type& protocol, Socket& peer, Endpoint* endpoint,
+      bool peer_was_open)
+    : accept_op_common(complete, fd, enable_connection_aborted),
+      protocol_(protocol), peer_(peer), endpoint_(endpoint),
+      peer_was_open_(peer_was_open)
+  {
+  }
+
+  std::tuple<boost::system::error_code> completion_args()
+  {
+    if (peer_was_open_)
+      return {boost::asio::error::already_open};
+    boost::system::error_code ec = error();
+    if (!ec)
+    {
+      if (endpoint_)
+        store_peer(*endpoint_);
+      Socket::accepted(peer_, protocol_, take_descriptor());
+    }
+    return {ec};
+  }
+
+private:
+  protocol_type protocol_;
+  Socket& peer_;          // Lifetime: the caller keeps it until the handler
+  Endpoint* endpoint_;    // ditto; may be null
+  bool peer_was_open_;    // completes with error::already_open, untouched
+};
+
+// accept() returning a new socket on executor ex_ (the move-accept forms).
+template <typename Socket, typename Endpoint>
+class move_accept_op_base : public accept_op_common
+{
+public:
+  using socket_executor = typename Socket::executor_type;
+  using protocol_type = typename Socket::protocol_type;
+
+  move_accept_op_base(func_type complete, int fd,
+      bool enable_connection_aborted, const protocol_type& protocol,
+      const socket_executor& ex, Endpoint* endpoint)
+    : accept_op_common(complete, fd, enable_connection_aborted),
+      protocol_(protocol), ex_(ex), endpoint_(endpoint)
+  {
+  }
+
+  std::tuple<boost::system::error_code, Socket> completion_args()
+  {
+    boost::system::error_code ec = error();
+    Socket peer(ex_);
+    if (!ec)
+    {
+      if (endpoint_)
+        store_peer(*endpoint_);
+      Socket::accepted(peer, protocol_, take_descriptor());
+    }
+    return {ec, std::move(peer)};
+  }
+
+private:
+  protocol_type protocol_;
+  socket_executor ex_;
+  Endpoint* endpoint_;    // Lifetime: the caller's, until the handler; may be null
+};
+
+} // namespace asio_uring::detail
