@@ -12,6 +12,11 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
 namespace asio_uring {
 
 /// Provides random-access file functionality (Boost.Asio's
@@ -38,7 +43,73 @@ public:
 
   using native_handle_type = typename basic_file<Executor>::native_handle_type;
 
-  using basic_file<Executor>::basic_file;
+  // Constructors are spelled out rather than inherited: an inherited
+  // basic_file(basic_file<Executor1>&&) would let any file kind of another
+  // executor type convert into this one.
+
+  /// Constructs a file without opening it.
+  explicit basic_random_access_file(const executor_type& ex)
+    : basic_file<Executor>(ex)
+  {
+  }
+
+  /// Constructs a file without opening it.
+  template <typename ExecutionContext>
+  explicit basic_random_access_file(ExecutionContext& context,
+      std::enable_if_t<std::is_convertible_v<ExecutionContext&,
+          boost::asio::execution_context&>>* = nullptr)
+    : basic_file<Executor>(context)
+  {
+  }
+
+  /// Constructs and opens a file. Throws boost::system::system_error.
+  basic_random_access_file(const executor_type& ex, const char* path,
+      file_base::flags open_flags)
+    : basic_file<Executor>(ex, path, open_flags)
+  {
+  }
+
+  /// Constructs and opens a file. Throws boost::system::system_error.
+  template <typename ExecutionContext>
+  basic_random_access_file(ExecutionContext& context, const char* path,
+      file_base::flags open_flags,
+      std::enable_if_t<std::is_convertible_v<ExecutionContext&,
+          boost::asio::execution_context&>>* = nullptr)
+    : basic_file<Executor>(context, path, open_flags)
+  {
+  }
+
+  /// Constructs and opens a file. Throws boost::system::system_error.
+  basic_random_access_file(const executor_type& ex, const std::string& path,
+      file_base::flags open_flags)
+    : basic_file<Executor>(ex, path, open_flags)
+  {
+  }
+
+  /// Constructs and opens a file. Throws boost::system::system_error.
+  template <typename ExecutionContext>
+  basic_random_access_file(ExecutionContext& context, const std::string& path,
+      file_base::flags open_flags,
+      std::enable_if_t<std::is_convertible_v<ExecutionContext&,
+          boost::asio::execution_context&>>* = nullptr)
+    : basic_file<Executor>(context, path, open_flags)
+  {
+  }
+
+  /// Constructs a file on an existing native file (takes ownership).
+  basic_random_access_file(const executor_type& ex, const native_handle_type& native_file)
+    : basic_file<Executor>(ex, native_file)
+  {
+  }
+
+  /// Constructs a file on an existing native file (takes ownership).
+  template <typename ExecutionContext>
+  basic_random_access_file(ExecutionContext& context, const native_handle_type& native_file,
+      std::enable_if_t<std::is_convertible_v<ExecutionContext&,
+          boost::asio::execution_context&>>* = nullptr)
+    : basic_file<Executor>(context, native_file)
+  {
+  }
 
   basic_random_access_file(basic_random_access_file&&) noexcept = default;
   basic_random_access_file& operator=(basic_random_access_file&&) = default;
