@@ -37,6 +37,7 @@ std::size_t total_buffer_size(const Buffers& buffers) noexcept
 
 // Buffer is boost::asio::mutable_buffer or const_buffer. A single-buffer
 // sequence needs one iovec; others take at most max_buffers (as Asio).
+// Empty buffers get no iovec: count() is 0 for a zero-size sequence.
 template <typename Buffer, typename Buffers>
 class iovecs
 {
@@ -54,7 +55,7 @@ public:
       Buffer b = single_buffer<Buffer>(buffers);
       iov_[0].iov_base = const_cast<void*>(static_cast<const void*>(b.data()));
       iov_[0].iov_len = b.size() < max_size ? b.size() : max_size;
-      count_ = 1;
+      count_ = b.size() != 0 ? 1 : 0;  // empty buffers are skipped, as below
       total_ = iov_[0].iov_len;
     }
     else
