@@ -7,15 +7,19 @@
 #pragma once
 
 #include <asio_uring/detail/descriptor_ops.hpp>
+#include <asio_uring/detail/file_meta_ops.hpp>
 #include <asio_uring/detail/file_ops.hpp>
+#include <asio_uring/detail/uring_handler_op.hpp>
 #include <asio_uring/detail/io_object.hpp>
 #include <asio_uring/file_base.hpp>
 #include <asio_uring/io_context.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/detail/throw_error.hpp>
 #include <boost/asio/error.hpp>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -327,8 +331,162 @@ public:
     detail::descriptor_ops::sync_data(impl_.fd(), ec);
   }
 
+  /// @name Asynchronous metadata operations (asio_uring extensions)
+  /// Each goes through the ring; none blocks the calling thread. The handler
+  /// is never invoked from within the initiating function. A closed file
+  /// completes with boost::asio::error::bad_descriptor.
+  /// @{
+
+  /// Asynchronously opens the file at path (IORING_OP_OPENAT).
+  /**
+   * Completion signature void(boost::system::error_code); error::already_open
+   * if the object is open. The object must stay valid, and must not be
+   * moved, until the handler runs. The descriptor is opened with O_CLOEXEC
+   * and creation mode 0666 (before umask), as open() does.
+   */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code))
+          OpenToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_open(const std::string& path, file_base::flags open_flags,
+      OpenToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<OpenToken, void(boost::system::error_code)>(
+        [this](auto&& handler, const std::string& p, file_base::flags f) {
+          using base = detail::openat_op_base<detail::io_object<Executor>>;
+          if (impl_.is_open())
+            detail::post_uring_op<base>(impl_.get_scheduler(), 0,
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                &impl_, std::string(), 0, true);
+          else
+            detail::start_uring_op<base>(impl_.get_scheduler(),
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                &impl_, p, static_cast<int>(f));
+        },
+        token, path, open_flags);
+  }
+
+  /// Asynchronously synchronises data and metadata (IORING_OP_FSYNC).
+  /** Completion signature void(boost::system::error_code). */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code))
+          SyncToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_sync_all(
+      SyncToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_fsync(false, static_cast<SyncToken&&>(token));
+  }
+
+  /// Asynchronously synchronises data (IORING_OP_FSYNC, DATASYNC).
+  /** Completion signature void(boost::system::error_code). */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code))
+          SyncToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_sync_data(
+      SyncToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return async_fsync(true, static_cast<SyncToken&&>(token));
+  }
+
+  /// Asynchronously gets the size of the file (IORING_OP_STATX).
+  /** Completion signature void(boost::system::error_code, std::uint64_t). */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(
+          void(boost::system::error_code, std::uint64_t))
+          SizeToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_size(
+      SizeToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<SizeToken,
+        void(boost::system::error_code, std::uint64_t)>(
+        [this](auto&& handler) {
+          using base = detail::statx_size_op_base;
+          const int fd = impl_.fd();
+          if (fd < 0)
+            detail::post_uring_op<base>(impl_.get_scheduler(), -EBADF,
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(), fd);
+          else
+            detail::start_uring_op<base>(impl_.get_scheduler(),
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(), fd);
+        },
+        token);
+  }
+
+  /// Asynchronously truncates or extends the file to n bytes.
+  /**
+   * Completion signature void(boost::system::error_code). Uses
+   * IORING_OP_FTRUNCATE (Linux 6.9); on older kernels it runs ftruncate(2)
+   * in the calling thread and posts the result.
+   */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code))
+          ResizeToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_resize(std::uint64_t n,
+      ResizeToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<ResizeToken, void(boost::system::error_code)>(
+        [this](auto&& handler, std::uint64_t len) {
+          using base = detail::ftruncate_op_base;
+          auto& sched = impl_.get_scheduler();
+          const int fd = impl_.fd();
+          if (fd >= 0 && sched.ring().supports(detail::core::op_ftruncate))
+          {
+            detail::start_uring_op<base>(sched,
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                fd, len);
+            return;
+          }
+          boost::system::error_code ec = boost::asio::error::bad_descriptor;
+          if (fd >= 0)
+            detail::descriptor_ops::resize(fd, len, ec);
+          detail::post_uring_op<base>(sched, ec ? -ec.value() : 0,
+              static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+              fd, len);
+        },
+        token, n);
+  }
+
+  /// Asynchronously allocates disk space for [offset, offset + len)
+  /// (IORING_OP_FALLOCATE, mode 0: the size grows if needed).
+  /** Completion signature void(boost::system::error_code). */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code))
+          AllocateToken = boost::asio::default_completion_token_t<executor_type>>
+  auto async_allocate(std::uint64_t offset, std::uint64_t len,
+      AllocateToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<AllocateToken, void(boost::system::error_code)>(
+        [this](auto&& handler, std::uint64_t off, std::uint64_t n) {
+          using base = detail::fallocate_op_base;
+          const int fd = impl_.fd();
+          if (fd < 0)
+            detail::post_uring_op<base>(impl_.get_scheduler(), -EBADF,
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                fd, off, n);
+          else
+            detail::start_uring_op<base>(impl_.get_scheduler(),
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                fd, off, n);
+        },
+        token, offset, len);
+  }
+
+  /// @}
+
 protected:
   template <typename> friend class basic_file;
+
+  template <typename SyncToken>
+  auto async_fsync(bool data_only, SyncToken&& token)
+  {
+    return boost::asio::async_initiate<SyncToken, void(boost::system::error_code)>(
+        [this](auto&& handler, bool data) {
+          using base = detail::fsync_op_base;
+          const int fd = impl_.fd();
+          if (fd < 0)
+            detail::post_uring_op<base>(impl_.get_scheduler(), -EBADF,
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                fd, data);
+          else
+            detail::start_uring_op<base>(impl_.get_scheduler(),
+                static_cast<decltype(handler)&&>(handler), impl_.get_executor(),
+                fd, data);
+        },
+        token, data_only);
+  }
 
   /// Protected destructor: closes the file, cancelling its operations.
   ~basic_file() = default;

@@ -26,10 +26,13 @@ template <typename Target>
 class openat_op_base : public uring_op
 {
 public:
+  // already_open: complete with error::already_open without opening
+  // (posted, never submitted).
   openat_op_base(func_type complete, Target* target, std::string path,
-      int flags)
+      int flags, bool already_open = false)
     : uring_op(complete, &openat_op_base::do_prepare, -1),
-      target_(target), path_(std::move(path)), flags_(flags)
+      target_(target), path_(std::move(path)), flags_(flags),
+      already_open_(already_open)
   {
   }
 
@@ -44,6 +47,8 @@ public:
 
   std::tuple<boost::system::error_code> completion_args()
   {
+    if (already_open_)
+      return {boost::asio::error::already_open};
     if (result_ < 0)
       return {errno_to_error(-result_)};
     if (target_->is_open())
@@ -60,6 +65,7 @@ private:
   Target* target_;
   std::string path_;
   int flags_;
+  bool already_open_;
 };
 
 // IORING_OP_STATX on the descriptor itself; completes with the file size.
