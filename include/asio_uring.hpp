@@ -8,12 +8,13 @@
 
 #include <asio_uring/facade.hpp>
 
+#include <asio_uring/aligned_buffer.hpp>
 #include <asio_uring/basic_file.hpp>
 #include <asio_uring/basic_random_access_file.hpp>
 #include <asio_uring/basic_socket.hpp>
 #include <asio_uring/basic_socket_acceptor.hpp>
-#include <asio_uring/basic_stream_file.hpp>
 #include <asio_uring/basic_stream_socket.hpp>
+#include <asio_uring/basic_stream_file.hpp>
 #include <asio_uring/basic_waitable_timer.hpp>
 #include <asio_uring/buffer_registration.hpp>
 #include <asio_uring/connect.hpp>
@@ -30,3 +31,4 @@
 #include <asio_uring/steady_timer.hpp>
 #include <asio_uring/stream_file.hpp>
 #include <asio_uring/system_timer.hpp>
+#include <asio_uring/with_timeout.hpp>
