@@ -52,9 +52,21 @@ file=${TMPDIR:-/tmp}/asio_uring_bench_${size_mib}M.bin
 results=$(mktemp -d "${TMPDIR:-/tmp}/asio_uring_bench_results_XXXXXX")
 echo "== results in $results"
 
+# The commit measured: BENCH_COMMIT when set (e.g. for a `git archive`
+# export, which has no .git), else the checkout's HEAD and whether the
+# sources differ from it.
+if [ -n "${BENCH_COMMIT:-}" ]; then
+  commit=$BENCH_COMMIT
+elif git -C "$repo" rev-parse --short HEAD >/dev/null 2>&1; then
+  commit=$(git -C "$repo" rev-parse --short HEAD)
+  git -C "$repo" diff --quiet HEAD -- src include benchmark example CMakeLists.txt \
+    || commit="$commit (+ uncommitted changes)"
+else
+  commit="unknown (not a git checkout)"
+fi
+
 {
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit" \
-    "$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src include benchmark example 2>/dev/null || echo ' (+ local changes)'):" \
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit:" \
     "$(uname -sr), $(nproc) CPUs" \
     "($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), load average" \
     "before: $(cut -d' ' -f1-3 /proc/loadavg)."

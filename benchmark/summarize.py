@@ -84,12 +84,27 @@ def fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
 
+def cpu_throughput(runs, name):
+    """{round: MB per CPU-second of the whole process}, from the cpu_s
+    counter (getrusage user + system of all threads, per pass)."""
+    out = {}
+    for r, b in runs.get(name, {}).items():
+        bps, real = b.get("bytes_per_second"), b.get("real_time")
+        cpu = b.get("cpu_s")
+        if bps and real and cpu:
+            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b.get("time_unit", "ns")]
+            bytes_per_pass = bps * real * unit
+            out[r] = bytes_per_pass / cpu / 1e6
+    return out
+
+
 def w1_table(runs):
     key = "bytes_per_second"
     out = [
         "| variant | MB/s median | min-max | vs raw liburing | vs raw (same flags) "
-        "| vs thread pool | vol. cs / pass | invol. cs / pass | enters / read | rounds |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| vs thread pool | MB per CPU-s | CPU vs raw | vol. cs / pass "
+        "| invol. cs / pass | enters / read | rounds |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     same_flags = {
         "BM_W1_asio_uring": "BM_W1_raw_liburing_coop",
@@ -98,9 +113,13 @@ def w1_table(runs):
     for name, label in W1:
         v = values(runs, name, key)
         if not v:
-            out.append(f"| {label} | not run | | | | | | | | 0 |")
+            out.append(f"| {label} | not run | | | | | | | | | | 0 |")
             continue
         mbs = [x / 1e6 for x in v.values()]
+        cpu_mbs = cpu_throughput(runs, name)
+        ref_cpu = cpu_throughput(runs, "BM_W1_raw_liburing")
+        cpu_ratio = median([cpu_mbs[r] / ref_cpu[r] for r in cpu_mbs
+                            if r in ref_cpu and ref_cpu[r] > 0])
         vol = median(list(values(runs, name, "vol_cs").values()))
         invol = median(list(values(runs, name, "invol_cs").values()))
         enters = median(list(values(runs, name, "enters_per_op").values()))
@@ -110,9 +129,24 @@ def w1_table(runs):
             f"| {fmt(ratio_median(runs, name, 'BM_W1_raw_liburing', key), '.2f')} "
             f"| {fmt(ratio_median(runs, name, same, key) if same else None, '.2f')} "
             f"| {fmt(ratio_median(runs, name, 'BM_W1_thread_pool', key), '.2f')} "
+            f"| {fmt(median(list(cpu_mbs.values())), ',.0f')} | {fmt(cpu_ratio, '.2f')} "
             f"| {fmt(vol, ',.0f')} | {fmt(invol, ',.0f')} | {fmt(enters, '.2f')} "
             f"| {len(mbs)} |")
     return "\n".join(out)
+
+
+def cpu_ns_per_op(runs, name):
+    """{round: CPU ns per round trip}: Google Benchmark's cpu_time (the
+    benchmark thread; every W4 variant runs on that one thread)."""
+    out = {}
+    for r, b in runs.get(name, {}).items():
+        ips, real, cpu = b.get("items_per_second"), b.get("real_time"), b.get("cpu_time")
+        if ips and real and cpu:
+            # ops per iteration = items_per_second * real time per iteration
+            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b.get("time_unit", "ns")]
+            ops = ips * real * unit
+            out[r] = cpu * unit * 1e9 / ops
+    return out
 
 
 def w4_table(runs):
@@ -123,13 +157,14 @@ def w4_table(runs):
         "nop": "BM_W4_nop_raw_liburing",
     }
     out = [
-        "| variant | ops/s median | min-max | ns / op | ratio | vs | enters / op | rounds |",
-        "|---|--:|--:|--:|--:|---|--:|--:|",
+        "| variant | ops/s median | min-max | ns / op | ratio | vs | CPU ns / op "
+        "| CPU ratio | enters / op | rounds |",
+        "|---|--:|--:|--:|--:|---|--:|--:|--:|--:|",
     ]
     for name, label in W4:
         v = values(runs, name, key)
         if not v:
-            out.append(f"| {label} | not run | | | | | | 0 |")
+            out.append(f"| {label} | not run | | | | | | | | 0 |")
             continue
         ops = list(v.values())
         kind = name.split("_")[2]
@@ -137,10 +172,14 @@ def w4_table(runs):
         if name == "BM_W4_read1_pread":
             ref = refs["read1"]
         enters = median(list(values(runs, name, "enters_per_op").values()))
+        cpu = cpu_ns_per_op(runs, name)
+        ref_cpu = cpu_ns_per_op(runs, ref)
+        cpu_ratio = median([ref_cpu[r] / cpu[r] for r in cpu if r in ref_cpu and cpu[r] > 0])
         out.append(
             f"| {label} | {median(ops):,.0f} | {min(ops):,.0f}-{max(ops):,.0f} "
             f"| {1e9 / median(ops):,.0f} "
             f"| {fmt(ratio_median(runs, name, ref, key), '.2f')} | {ref[6:]} "
+            f"| {fmt(median(list(cpu.values())), ',.0f')} | {fmt(cpu_ratio, '.2f')} "
             f"| {fmt(enters, '.2f')} | {len(ops)} |")
     return "\n".join(out)
 
