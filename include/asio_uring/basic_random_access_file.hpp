@@ -11,7 +11,9 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -154,6 +156,11 @@ public:
       ec = boost::asio::error::bad_descriptor;
       return 0;
     }
+    if (!detail::valid_offset(offset))
+    {
+      ec = boost::asio::error::invalid_argument;
+      return 0;
+    }
     detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(buffers);
     return detail::descriptor_ops::write_at(this->impl_.fd(), offset,
         bufs.data(), bufs.count(), ec);
@@ -198,6 +205,11 @@ public:
     if (!this->impl_.is_open())
     {
       ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if (!detail::valid_offset(offset))
+    {
+      ec = boost::asio::error::invalid_argument;
       return 0;
     }
     detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
@@ -247,7 +259,8 @@ private:
     {
       detail::initiate_write(self_->impl_,
           static_cast<WriteHandler&&>(handler), offset, buffers,
-          detail::stream_position());
+          detail::stream_position(),
+          detail::valid_offset(offset) ? 0 : -EINVAL);
     }
 
   private:
@@ -275,7 +288,8 @@ private:
     {
       detail::initiate_read(self_->impl_,
           static_cast<ReadHandler&&>(handler), offset, buffers,
-          detail::stream_position());
+          detail::stream_position(),
+          detail::valid_offset(offset) ? 0 : -EINVAL);
     }
 
   private:

@@ -28,17 +28,40 @@ int fixed_buffer_index(const Buffers& buffers, const scheduler& s)
     return (void)buffers, (void)s, -1;
 }
 
-// Closed objects complete with bad_descriptor and zero-size buffers with 0
-// bytes, without touching the kernel; neither runs the handler inline.
+// Whether a random-access offset fits off_t. The kernel reads offset ~0 as
+// "the descriptor's own position", which a random-access file never means.
+inline bool valid_offset(std::uint64_t offset) noexcept
+{
+  return offset <= static_cast<std::uint64_t>(INT64_MAX);
+}
+
+// The result an operation completes with without touching the kernel, or 1
+// when it must go to the kernel: bad_descriptor for a closed object, then
+// error (a -errno the caller found, such as -EINVAL for an offset), then 0
+// bytes for zero-size buffers.
+template <typename Buffers>
+int immediate_result(int fd, int error, const Buffers& buffers)
+{
+  if (fd < 0)
+    return -EBADF;
+  if (error != 0)
+    return error;
+  if (total_buffer_size(buffers) == 0)
+    return 0;
+  return 1;
+}
+
+// Operations that complete without the kernel never run the handler inline
+// either: the completion is posted.
 template <typename Handler, typename Executor, typename MutableBufferSequence>
 void initiate_read(io_object<Executor>& impl, Handler&& handler,
     std::uint64_t offset, const MutableBufferSequence& buffers,
-    stream_position position)
+    stream_position position, int error = 0)
 {
   using base = read_op_base<MutableBufferSequence>;
   const int fd = impl.fd();
-  if (fd < 0 || total_buffer_size(buffers) == 0)
-    post_uring_op<base>(impl.get_scheduler(), fd < 0 ? -EBADF : 0,
+  if (int r = immediate_result(fd, error, buffers); r <= 0)
+    post_uring_op<base>(impl.get_scheduler(), r,
         static_cast<Handler&&>(handler), impl.get_executor(), fd, offset,
         buffers, stream_position());
   else
@@ -50,12 +73,12 @@ void initiate_read(io_object<Executor>& impl, Handler&& handler,
 template <typename Handler, typename Executor, typename ConstBufferSequence>
 void initiate_write(io_object<Executor>& impl, Handler&& handler,
     std::uint64_t offset, const ConstBufferSequence& buffers,
-    stream_position position)
+    stream_position position, int error = 0)
 {
   using base = write_op_base<ConstBufferSequence>;
   const int fd = impl.fd();
-  if (fd < 0 || total_buffer_size(buffers) == 0)
-    post_uring_op<base>(impl.get_scheduler(), fd < 0 ? -EBADF : 0,
+  if (int r = immediate_result(fd, error, buffers); r <= 0)
+    post_uring_op<base>(impl.get_scheduler(), r,
         static_cast<Handler&&>(handler), impl.get_executor(), fd, offset,
         buffers, stream_position());
   else
