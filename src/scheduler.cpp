@@ -68,8 +68,11 @@ std::string setup_error_message(int err, const char* call = "io_uring_setup")
   case EACCES:
     what += "io_uring is disabled for this process (sysctl "
             "kernel.io_uring_disabled is 1 or 2, or the process is not in "
-            "kernel.io_uring_group). Fix: sysctl -w kernel.io_uring_disabled=0"
-            " or add the user to the io_uring group";
+            "kernel.io_uring_group), or a seccomp filter denies io_uring_setup"
+            " (Docker's default profile answers EPERM). Fix: sysctl -w "
+            "kernel.io_uring_disabled=0 or add the user to the io_uring group;"
+            " in a container, allow io_uring_setup, io_uring_enter and "
+            "io_uring_register in the seccomp profile";
     break;
   case ENOMEM:
     what += "the ring's memory could not be allocated or locked "
