@@ -1032,6 +1032,52 @@ BOOST_AUTO_TEST_CASE(async_free_functions_copy_whole_file)
   BOOST_TEST((all == data));
 }
 
+BOOST_AUTO_TEST_CASE(stream_on_pipe_reads_and_writes_where_it_stands)
+{
+  // Asio's stream_file reads and writes a non-seekable descriptor with
+  // read(2)/write(2): an explicit offset would fail with ESPIPE.
+  asio_uring_test::test_pipe p;
+  asio_uring::io_context ctx;
+  stream_file in(ctx, p.take_read());
+  stream_file out(ctx, p.take_write());
+  BOOST_TEST(out.write_some(asio::buffer("abcdef", 6)) == 6u);
+  char buf[3];
+  BOOST_TEST(in.read_some(asio::buffer(buf)) == 3u);
+  BOOST_TEST(std::string(buf, 3) == "abc");
+  error_code ec;
+  BOOST_TEST(in.read_some(asio::buffer(buf), ec) == 3u);
+  BOOST_TEST(!ec);
+  BOOST_TEST(std::string(buf, 3) == "def");
+
+  io_result w, r1, r2;
+  char abuf[8];
+  out.async_write_some(asio::buffer("ghij", 4), asio_uring_test::recording_handler(w));
+  in.async_read_some(asio::buffer(abuf, 2), asio_uring_test::recording_handler(r1));
+  ctx.run_for(hang_guard);
+  in.async_read_some(asio::buffer(abuf + 2, 6), asio_uring_test::recording_handler(r2));
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(w.n == 4u);
+  BOOST_TEST(r1.n == 2u);
+  BOOST_TEST(r2.n == 2u);
+  BOOST_TEST(std::string(abuf, 4) == "ghij");
+
+  // seek means nothing on a pipe, as lseek(2) says.
+  in.seek(0, file_base::seek_cur, ec);
+  BOOST_TEST(ec == boost::system::errc::invalid_seek);
+  BOOST_CHECK_THROW(out.seek(0, file_base::seek_set), boost::system::system_error);
+
+  // The write end closed: the reader sees eof.
+  out.close();
+  BOOST_TEST(in.read_some(asio::buffer(buf), ec) == 0u);
+  BOOST_TEST(ec == asio::error::eof);
+  io_result r3;
+  in.async_read_some(asio::buffer(buf), asio_uring_test::recording_handler(r3));
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(r3.ec == asio::error::eof);
+}
+
 // ---------------------------------------------------------------------------
 // Completion tokens
 

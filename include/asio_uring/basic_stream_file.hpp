@@ -27,7 +27,10 @@ namespace asio_uring {
  * file does not advance the descriptor's position on current kernels, so a
  * stream that relied on it would re-read its first block forever.) Writes
  * to a file opened with file_base::append go to its end, as with write(2).
- * release() leaves the descriptor positioned at the stream position.
+ * release() leaves the descriptor positioned at the stream position. A
+ * descriptor that cannot seek (an assigned pipe, FIFO or terminal) is read
+ * and written where it stands, and seek() on it fails with
+ * errc::invalid_seek (ESPIPE), as lseek(2) does.
  *
  * @par Thread Safety
  * @e Distinct @e objects: Safe.@n
@@ -155,6 +158,12 @@ public:
       ec = boost::asio::error::bad_descriptor;
       return 0;
     }
+    if (!this->impl_.seekable())
+    {
+      ec = boost::system::errc::make_error_code(
+          boost::system::errc::invalid_seek);
+      return 0;
+    }
     std::uint64_t& pos = *this->impl_.position();
     std::int64_t base = 0;
     switch (whence)
@@ -256,10 +265,11 @@ public:
       return 0;
     }
     detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
+    std::uint64_t offset = read_offset();
     std::size_t n = detail::descriptor_ops::read_at(this->impl_.fd(),
-        *this->impl_.position(), bufs.data(), bufs.count(), bufs.total_size(),
-        ec);
-    *this->impl_.position() += n;
+        offset, bufs.data(), bufs.count(), bufs.total_size(), ec);
+    if (offset != detail::current_position)
+      *this->impl_.position() += n;
     return n;
   }
 
@@ -283,10 +293,19 @@ public:
   }
 
 private:
+  // A descriptor that cannot seek (a pipe, a FIFO, a terminal) is read and
+  // written where it stands, as read(2) and write(2) do.
+  std::uint64_t read_offset() const
+  {
+    if (!this->impl_.seekable())
+      return detail::current_position;
+    return *this->impl_.position();
+  }
+
   // Appending writes go where the kernel says the end is.
   std::uint64_t write_offset() const
   {
-    if ((this->impl_.flags() & O_APPEND) != 0)
+    if ((this->impl_.flags() & O_APPEND) != 0 || !this->impl_.seekable())
       return detail::current_position;
     return *this->impl_.position();
   }
@@ -334,8 +353,11 @@ private:
         const MutableBufferSequence& buffers) const
     {
       auto& impl = self_->impl_;
-      detail::initiate_read(impl, static_cast<ReadHandler&&>(handler),
-          impl.is_open() ? *impl.position() : 0, buffers, impl.position());
+      const bool open = impl.is_open();
+      const std::uint64_t offset = open ? self_->read_offset() : 0;
+      detail::initiate_read(impl, static_cast<ReadHandler&&>(handler), offset,
+          buffers, offset != detail::current_position
+              ? impl.position() : detail::stream_position());
     }
 
   private:

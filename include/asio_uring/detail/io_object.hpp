@@ -55,7 +55,7 @@ public:
   io_object(io_object&& other) noexcept
     : executor_(other.executor_), scheduler_(other.scheduler_),
       fd_(std::exchange(other.fd_, -1)), flags_(other.flags_),
-      position_(std::move(other.position_))
+      seekable_(other.seekable_), position_(std::move(other.position_))
   {
   }
 
@@ -63,7 +63,7 @@ public:
   io_object(io_object<Executor1>&& other)
     : executor_(other.executor_), scheduler_(other.scheduler_),
       fd_(std::exchange(other.fd_, -1)), flags_(other.flags_),
-      position_(std::move(other.position_))
+      seekable_(other.seekable_), position_(std::move(other.position_))
   {
   }
 
@@ -94,14 +94,17 @@ public:
   int fd() const noexcept { return fd_; }
   int native_handle() const noexcept { return fd_; }
   int flags() const noexcept { return flags_; }
+  bool seekable() const noexcept { return seekable_; }
 
   // Takes ownership of fd. Stream objects start at the descriptor's
-  // position (0 for a freshly opened file).
+  // position (0 for a freshly opened file). A descriptor lseek refuses
+  // (pipe, FIFO, socket, terminal) is not seekable.
   void assign(int fd, int flags)
   {
     fd_ = fd;
     flags_ = flags;
     off_t pos = ::lseek(fd, 0, SEEK_CUR);
+    seekable_ = pos >= 0;
     position_ = std::make_shared<std::uint64_t>(pos > 0 ? std::uint64_t(pos) : 0);
   }
 
@@ -160,6 +163,7 @@ private:
     scheduler_ = other.scheduler_;
     fd_ = std::exchange(other.fd_, -1);
     flags_ = other.flags_;
+    seekable_ = other.seekable_;
     position_ = std::move(other.position_);
   }
 
@@ -167,6 +171,7 @@ private:
   scheduler* scheduler_;       // the ring that performs the I/O
   int fd_ = -1;                // owned descriptor, -1 when closed
   int flags_ = 0;              // open flags (O_APPEND, O_DIRECT, ...)
+  bool seekable_ = true;       // false for pipes, FIFOs, sockets, ttys
   stream_position position_;   // stream files: next read/write offset
 };
 
