@@ -485,17 +485,19 @@ public:
   int release_read() noexcept { return std::exchange(fds_[0], -1); }
   int release_write() noexcept { return std::exchange(fds_[1], -1); }
 
-  // Bytes waiting in the pipe, read without blocking.
-  std::string drain() const
+  // Bytes waiting in the pipe, read without blocking (fd: the read end
+  // when an I/O object owns it).
+  std::string drain() const { return drain(fds_[0]); }
+  static std::string drain(int fd)
   {
     std::string out;
     char buf[4096];
     for (;;)
     {
-      pollfd p{fds_[0], POLLIN, 0};
+      pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
         break;
-      ssize_t n = ::read(fds_[0], buf, sizeof(buf));
+      ssize_t n = ::read(fd, buf, sizeof(buf));
       if (n <= 0)
         break;
       out.append(buf, static_cast<std::size_t>(n));
