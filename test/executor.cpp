@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -506,6 +507,31 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(strands_serialise_posts_from_several_threads,
   BOOST_TEST(overlaps == 0);
   BOOST_TEST(count == (std::vector<int>(4, per_strand)),
       boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(strand_exception_propagates_and_strand_goes_on,
+    Context, contexts)
+{
+  Context ctx;
+  auto strand = asio::make_strand(ctx);
+  std::vector<int> order;
+  asio::post(strand, [&] { order.push_back(1); });
+  asio::post(strand, [&] {
+    order.push_back(2);
+    throw std::runtime_error("in strand");
+  });
+  asio::post(strand, [&] { order.push_back(3); });
+  BOOST_CHECK_THROW(ctx.run(), std::runtime_error);
+  ctx.restart();
+  ctx.run();
+  BOOST_TEST(order == (std::vector<int>{1, 2, 3}),
+      boost::test_tools::per_element());
+  // The strand is usable afterwards.
+  bool ran = false;
+  asio::post(strand, [&] { ran = strand.running_in_this_thread(); });
+  ctx.restart();
+  ctx.run();
+  BOOST_TEST(ran);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(bind_executor_runs_handler_in_its_strand,

@@ -924,6 +924,77 @@ BOOST_AUTO_TEST_CASE(run_waits_for_a_ring_read_to_complete)
   BOOST_TEST(buf == data, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(run_one_returns_after_a_ring_completion)
+{
+  auto data = asio_uring_test::random_bytes(512);
+  asio_uring_test::temp_file file(data);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file f(ctx, file.path(),
+      asio_uring::file_base::read_only);
+  std::vector<unsigned char> buf(512);
+  int done = 0;
+  for (int i = 0; i < 2; ++i)
+    f.async_read_some_at(0, asio::buffer(buf),
+        [&](boost::system::error_code, std::size_t) { ++done; });
+  BOOST_TEST(ctx.run_one() == 1u);
+  BOOST_TEST(done == 1);
+  BOOST_TEST(!ctx.stopped());
+  BOOST_TEST(ctx.run_one() == 1u);
+  BOOST_TEST(done == 2);
+  BOOST_TEST(ctx.run_one() == 0u);
+  BOOST_TEST(ctx.stopped());
+}
+
+BOOST_AUTO_TEST_CASE(stop_leaves_a_read_in_flight_for_the_next_run)
+{
+  pipe_fds p;
+  asio_uring::io_context ctx;
+  asio_uring::stream_file in(ctx, p.release_read());
+  std::vector<unsigned char> buf(16);
+  boost::system::error_code result = asio::error::would_block;
+  std::size_t got = 0;
+  in.async_read_some(asio::buffer(buf),
+      [&](boost::system::error_code ec, std::size_t n) {
+        result = ec;
+        got = n;
+      });
+  asio::post(ctx, [&] { ctx.stop(); });
+  BOOST_TEST(ctx.run() == 1u);
+  BOOST_TEST(ctx.stopped());
+  BOOST_TEST(ctx.run() == 0u);  // stopped: the read stays pending
+  BOOST_TEST(got == 0u);
+  BOOST_TEST(::write(p.fd[1], "hello", 5) == 5);
+  ctx.restart();
+  BOOST_TEST(ctx.run_for(std::chrono::seconds(60)) == 1u);
+  BOOST_TEST(!result);
+  BOOST_TEST(got == 5u);
+  BOOST_TEST(std::string(buf.begin(), buf.begin() + 5) == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(posts_from_foreign_threads_wake_a_hint_1_loop)
+{
+  // Concurrency hint 1 promises one thread in the loop, not one poster.
+  asio_uring::io_context ctx(1);
+  auto guard = asio::make_work_guard(ctx);
+  std::atomic<int> count{0};
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 4; ++t)
+    posters.emplace_back([&] {
+      std::this_thread::sleep_for(20ms);
+      for (int i = 0; i < 1000; ++i)
+        asio::post(ctx, [&] {
+          if (++count == 4000)
+            guard.reset();
+        });
+    });
+  watchdog<asio_uring::io_context> dog(ctx, 60s);
+  std::size_t n = ctx.run();
+  for (auto& t : posters)
+    t.join();
+  BOOST_TEST(!dog.finish());
+  BOOST_TEST(n == 4000u);
+}
+
 BOOST_AUTO_TEST_CASE(queued_reads_go_to_the_kernel_in_few_enters)
 {
   // One turn submits every SQE queued since the last one, in one
