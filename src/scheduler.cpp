@@ -584,7 +584,10 @@ void scheduler::run_ring_turn(bool block,
   reap_all(ops);
   unlock_ring();
 
-  if (timer_queues_)
+  // The unlocked check keeps timer-free loops off the mutex. A queue added
+  // meanwhile is seen by the next turn (it locks mutex_ first), and arming
+  // its first timer interrupts this one.
+  if (has_timer_queues_.load(std::memory_order_relaxed))
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (timer_queue_base* q = timer_queues_; q; q = q->next_)
@@ -1091,6 +1094,7 @@ void scheduler::add_timer_queue(timer_queue_base& q)
   std::lock_guard<std::mutex> lock(mutex_);
   q.next_ = timer_queues_;
   timer_queues_ = &q;
+  has_timer_queues_.store(true, std::memory_order_relaxed);
 }
 
 void scheduler::remove_timer_queue(timer_queue_base& q)
@@ -1102,6 +1106,8 @@ void scheduler::remove_timer_queue(timer_queue_base& q)
     {
       *p = q.next_;
       q.next_ = nullptr;
+      has_timer_queues_.store(timer_queues_ != nullptr,
+          std::memory_order_relaxed);
       return;
     }
   }

@@ -196,6 +196,7 @@ private:
   bool shutdown_ = false;
   bool task_interrupted_ = true;           // ring turn won't block
   std::atomic<bool> shutting_down_{false}; // shutdown_, readable unlocked
+  std::atomic<bool> has_timer_queues_{false}; // timer_queues_, unlocked
   std::atomic<long> outstanding_work_{0};
 
   std::mutex ring_mutex_;                  // held by whoever touches the SQ/CQ
