@@ -212,4 +212,46 @@ register_buffers(ExecutionContext& ctx,
       ctx, buffer_sequence, alloc);
 }
 
+/// Registers buffers with an io_context. (More specialised than the
+/// generic overloads, so an unqualified call that also finds Boost.Asio's
+/// register_buffers through the execution_context base picks this one.)
+template <typename MutableBufferSequence>
+[[nodiscard]] buffer_registration<MutableBufferSequence> register_buffers(
+    io_context& ctx, const MutableBufferSequence& buffer_sequence)
+{
+  return buffer_registration<MutableBufferSequence>(ctx, buffer_sequence);
+}
+
+/// Registers buffers with an io_context, with an allocator.
+template <typename MutableBufferSequence, typename Allocator>
+[[nodiscard]] buffer_registration<MutableBufferSequence, Allocator>
+register_buffers(io_context& ctx, const MutableBufferSequence& buffer_sequence,
+    const Allocator& alloc)
+{
+  return buffer_registration<MutableBufferSequence, Allocator>(
+      ctx, buffer_sequence, alloc);
+}
+
+/// Registers buffers with the io_context of an io_context executor.
+template <typename ExAllocator, std::uintptr_t Bits,
+    typename MutableBufferSequence>
+[[nodiscard]] buffer_registration<MutableBufferSequence> register_buffers(
+    const io_context::basic_executor_type<ExAllocator, Bits>& ex,
+    const MutableBufferSequence& buffer_sequence)
+{
+  return buffer_registration<MutableBufferSequence>(ex, buffer_sequence);
+}
+
+/// Registers buffers with the io_context of an io_context executor, with
+/// an allocator.
+template <typename ExAllocator, std::uintptr_t Bits,
+    typename MutableBufferSequence, typename Allocator>
+[[nodiscard]] buffer_registration<MutableBufferSequence, Allocator>
+register_buffers(const io_context::basic_executor_type<ExAllocator, Bits>& ex,
+    const MutableBufferSequence& buffer_sequence, const Allocator& alloc)
+{
+  return buffer_registration<MutableBufferSequence, Allocator>(
+      ex, buffer_sequence, alloc);
+}
+
 } // namespace asio_uring
