@@ -341,6 +341,11 @@ BOOST_AUTO_TEST_CASE(construct_with_io_uring_disabled_throws_naming_sysctl)
   BOOST_TEST(run_with_io_uring_setup_failing(EPERM, "io_uring_disabled") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(construct_without_lockable_memory_throws_naming_memlock)
+{
+  BOOST_TEST(run_with_io_uring_setup_failing(ENOMEM, "RLIMIT_MEMLOCK") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(from_finds_only_asio_uring_contexts)
 {
   asio_uring::io_context ctx;
@@ -482,6 +487,28 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(handler_exception_propagates_and_run_resumes,
   BOOST_TEST(ctx.run() == 1u);
   BOOST_TEST(count == 3);
   BOOST_TEST(ctx.stopped());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(handlers_posted_before_a_throw_still_run,
+    Context, contexts)
+{
+  // With hint 1 the posts sit on the thread-private queue when the handler
+  // throws: they, and the work they count, must survive the unwinding.
+  for (int hint : {1, BOOST_ASIO_CONCURRENCY_HINT_DEFAULT})
+  {
+    Context ctx(hint);
+    int later = 0;
+    asio::post(ctx, [&] {
+      asio::post(ctx, [&] { ++later; });
+      asio::defer(ctx, [&] { ++later; });
+      throw std::runtime_error("after posting");
+    });
+    BOOST_CHECK_THROW(ctx.run(), std::runtime_error);
+    BOOST_TEST(later == 0);
+    BOOST_TEST(ctx.run() == 2u);
+    BOOST_TEST(later == 2);
+    BOOST_TEST(ctx.stopped());
+  }
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_in_inline_dispatch_surfaces_after_handler,
@@ -676,6 +703,39 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(run_for_and_run_until_return_when_idle, Context,
   BOOST_TEST(ctx.run_one_for(10s) == 1u);
   BOOST_TEST(ctx.run_for(30ms) == 1u);
   BOOST_TEST(count == 2);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(run_for_returns_while_handlers_keep_coming,
+    Context, contexts)
+{
+  // A handler that always reposts itself never lets work run out: only the
+  // duration ends run_for and run_until.
+  Context ctx;
+  long count = 0;
+  bool keep_going = true;
+  struct again
+  {
+    Context* ctx;
+    long* count;
+    bool* keep_going;
+    void operator()() const
+    {
+      ++*count;
+      if (*keep_going)
+        asio::post(*ctx, *this);
+    }
+  };
+  asio::post(ctx, again{&ctx, &count, &keep_going});
+  std::size_t n = ctx.run_for(20ms);
+  BOOST_TEST(n > 0u);
+  BOOST_TEST(static_cast<long>(n) == count);
+  BOOST_TEST(!ctx.stopped());
+  n += ctx.run_until(std::chrono::steady_clock::now() + 10ms);
+  BOOST_TEST(static_cast<long>(n) == count);
+  keep_going = false;
+  n += ctx.run();
+  BOOST_TEST(static_cast<long>(n) == count);
+  BOOST_TEST(ctx.stopped());
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(run_for_returns_when_work_runs_out, Context,
@@ -993,6 +1053,120 @@ BOOST_AUTO_TEST_CASE(posts_from_foreign_threads_wake_a_hint_1_loop)
     t.join();
   BOOST_TEST(!dog.finish());
   BOOST_TEST(n == 4000u);
+}
+
+namespace {
+
+struct ring_config
+{
+  const char* name;
+  asio_uring::ring_options options;
+};
+
+// The ring configurations the loop must work under.
+std::vector<ring_config> ring_configs()
+{
+  std::vector<ring_config> configs;
+  configs.push_back({"default", {}});
+  asio_uring::ring_options tiny;
+  tiny.entries = 2;
+  tiny.cq_entries = 4;
+  configs.push_back({"tiny ring", tiny});
+  asio_uring::ring_options sqpoll;
+  sqpoll.sqpoll = true;
+  sqpoll.sqpoll_idle_ms = 10;
+  configs.push_back({"sqpoll", sqpoll});
+  asio_uring::ring_options single;
+  single.single_issuer = true;
+  configs.push_back({"single issuer", single});
+  return configs;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(ring_reads_complete_under_each_ring_configuration)
+{
+  constexpr int reads = 256;
+  auto data = asio_uring_test::random_bytes(reads * 64);
+  asio_uring_test::temp_file file(data);
+  for (const ring_config& config : ring_configs())
+  {
+    BOOST_TEST_CONTEXT(config.name)
+    {
+      asio_uring::io_context ctx(config.options);
+      asio_uring::random_access_file f(ctx, file.path(),
+          asio_uring::file_base::read_only);
+      std::vector<unsigned char> buf(data.size());
+      std::atomic<int> done{0};
+      std::atomic<int> errors{0};
+      auto start = [&](int k) {
+        f.async_read_some_at(k * 64, asio::buffer(buf.data() + k * 64, 64),
+            [&](boost::system::error_code ec, std::size_t n) {
+              errors += ec || n != 64;
+              ++done;
+            });
+      };
+      // A third from outside the loop before it runs, a third from a
+      // handler, a third from a foreign thread while the loop runs.
+      auto guard = asio::make_work_guard(ctx);
+      for (int k = 0; k < reads / 3; ++k)
+        start(k);
+      asio::post(ctx, [&] {
+        for (int k = reads / 3; k < 2 * reads / 3; ++k)
+          start(k);
+      });
+      std::thread foreign([&] {
+        for (int k = 2 * reads / 3; k < reads; ++k)
+          start(k);
+        asio::post(ctx, [&] { guard.reset(); });
+      });
+      ctx.run_for(std::chrono::seconds(60));
+      foreign.join();
+      BOOST_TEST(ctx.stopped());
+      BOOST_TEST(done == reads);
+      BOOST_TEST(errors == 0);
+      BOOST_TEST(buf == data, boost::test_tools::per_element());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stop_restart_and_destroy_under_each_ring_configuration)
+{
+  for (const ring_config& config : ring_configs())
+  {
+    BOOST_TEST_CONTEXT(config.name)
+    {
+      pipe_fds p;
+      lifetime_probe probe;
+      bool second_invoked = false;
+      {
+        asio_uring::io_context ctx(config.options);
+        asio_uring::stream_file in(ctx, p.release_read());
+        std::vector<unsigned char> buf(16);
+        std::size_t got = 0;
+        in.async_read_some(asio::buffer(buf),
+            [&](boost::system::error_code ec, std::size_t n) {
+              got = ec ? 0 : n;
+            });
+        asio::post(ctx, [&] { ctx.stop(); });
+        BOOST_TEST(ctx.run() == 1u);
+        BOOST_TEST(::write(p.fd[1], "abc", 3) == 3);
+        ctx.restart();
+        BOOST_TEST(ctx.run_for(std::chrono::seconds(60)) == 1u);
+        BOOST_TEST(got == 3u);
+        // A second read, left in the kernel when the context goes away.
+        in.async_read_some(asio::buffer(buf),
+            [&, keep = probe](boost::system::error_code, std::size_t) {
+              second_invoked = true;
+            });
+        ctx.restart();
+        ctx.poll();
+        BOOST_TEST(probe.live() == 1);
+      }
+      BOOST_TEST(!second_invoked);
+      BOOST_TEST(probe.live() == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(queued_reads_go_to_the_kernel_in_few_enters)
