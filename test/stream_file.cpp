@@ -752,6 +752,31 @@ BOOST_AUTO_TEST_CASE(write_some_in_append_mode_writes_at_end)
   BOOST_TEST(text(tf.contents()) == "start+sync+async");
 }
 
+BOOST_AUTO_TEST_CASE(append_writes_leave_position_at_end_of_file)
+{
+  // As write(2) on an O_APPEND descriptor: the position follows the data.
+  temp_file tf(bytes("start"));
+  asio_uring::io_context ctx;
+  stream_file f(ctx, tf.path(), file_base::read_write | file_base::append);
+  BOOST_TEST(f.seek(0, file_base::seek_cur) == 0u);
+  char buf[8];
+  BOOST_TEST(f.read_some(asio::buffer(buf, 2)) == 2u);
+  BOOST_TEST(f.write_some(asio::buffer("abc", 3)) == 3u);
+  BOOST_TEST(f.seek(0, file_base::seek_cur) == 8u);
+  io_result w;
+  f.async_write_some(asio::buffer("de", 2), asio_uring_test::recording_handler(w));
+  ctx.run_for(hang_guard);
+  BOOST_TEST(w.n == 2u);
+  BOOST_TEST(f.seek(0, file_base::seek_cur) == 10u);
+  error_code ec;
+  BOOST_TEST(f.read_some(asio::buffer(buf), ec) == 0u);
+  BOOST_TEST(ec == asio::error::eof);
+  f.seek(5, file_base::seek_set);
+  BOOST_TEST(f.read_some(asio::buffer(buf, 3)) == 3u);
+  BOOST_TEST(std::string(buf, 3) == "abc");
+  BOOST_TEST(text(tf.contents()) == "startabcde");
+}
+
 BOOST_AUTO_TEST_CASE(sync_free_functions_read_and_write_whole_file)
 {
   temp_file tf;

@@ -26,7 +26,8 @@ namespace asio_uring {
  * offset with each read and write. (A ring read at offset -1 of an O_DIRECT
  * file does not advance the descriptor's position on current kernels, so a
  * stream that relied on it would re-read its first block forever.) Writes
- * to a file opened with file_base::append go to its end, as with write(2).
+ * to a file opened with file_base::append go to its end and leave the
+ * position just past what they wrote, as with write(2).
  * release() leaves the descriptor positioned at the stream position. A
  * descriptor that cannot seek (an assigned pipe, FIFO or terminal) is read
  * and written where it stands, and seek() on it fails with
@@ -220,8 +221,9 @@ public:
     std::uint64_t offset = write_offset();
     std::size_t n = detail::descriptor_ops::write_at(this->impl_.fd(), offset,
         bufs.data(), bufs.count(), ec);
-    if (offset != detail::current_position)
-      *this->impl_.position() += n;
+    if (!ec)
+      detail::advance_after_write(*this->impl_.position(), this->impl_.fd(),
+          offset, n);
     return n;
   }
 

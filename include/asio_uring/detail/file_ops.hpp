@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <tuple>
+#include <unistd.h>
 
 namespace asio_uring::detail {
 
@@ -28,6 +29,19 @@ inline constexpr std::uint64_t current_position = ~std::uint64_t(0);
 inline boost::system::error_code errno_to_error(int err) noexcept
 {
   return boost::system::error_code(err, boost::system::system_category());
+}
+
+// Moves a stream position past n bytes written at offset. A write at
+// current_position (append mode) went to the end of the file and left the
+// descriptor's offset just past it, as write(2) does: the stream follows.
+// On a descriptor that cannot seek, the position is left alone.
+inline void advance_after_write(std::uint64_t& position, int fd,
+    std::uint64_t offset, std::size_t n) noexcept
+{
+  if (offset != current_position)
+    position += n;
+  else if (off_t end = ::lseek(fd, 0, SEEK_CUR); end >= 0)
+    position = static_cast<std::uint64_t>(end);
 }
 
 // IORING_OP_READ / READV at an explicit offset. Lifetime: the iovecs live
@@ -129,8 +143,9 @@ public:
   {
     if (result_ < 0)
       return {errno_to_error(-result_), 0};
-    if (position_ && offset_ != current_position)
-      *position_ += static_cast<std::uint64_t>(result_);
+    if (position_)
+      advance_after_write(*position_, fd_, offset_,
+          static_cast<std::size_t>(result_));
     return {boost::system::error_code(), static_cast<std::size_t>(result_)};
   }
 
