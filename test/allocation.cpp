@@ -27,7 +27,9 @@
 #include <cstddef>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -487,6 +489,27 @@ BOOST_AUTO_TEST_CASE(storage_of_unrun_operations_returns_to_their_allocator)
   BOOST_TEST(stats.deallocations == 11);
   BOOST_TEST(stats.live_bytes == 0);
   BOOST_TEST(stats.mismatches == 0);
+}
+
+BOOST_AUTO_TEST_CASE(operations_destroyed_at_thread_exit_go_back_to_the_heap)
+{
+  // A thread_local context constructed before the thread's operation cache
+  // is destroyed after it at thread exit: the operations it destroys then
+  // must go back to the heap, not into the dead cache (where they would
+  // leak). Everything the thread allocated must be freed once it is joined.
+  long allocs_before = global_allocations.load();
+  long frees_before = global_deallocations.load();
+  std::thread t([] {
+    thread_local std::optional<asio_uring::io_context> ctx;
+    ctx.emplace();
+    for (int i = 0; i < 8; ++i)
+      asio::post(*ctx, [] {});
+  });
+  t.join();
+  long allocated = global_allocations.load() - allocs_before;
+  long freed = global_deallocations.load() - frees_before;
+  BOOST_TEST(allocated > 0);
+  BOOST_TEST(freed == allocated);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -61,10 +61,21 @@ public:
     ::operator delete(p);
   }
 
-  static recycling_cache& this_thread()
+  // The calling thread's cache, or null once it has been destroyed: at
+  // thread exit, thread_locals constructed before it (a context, say) are
+  // destroyed after it and may still free operations.
+  static recycling_cache* this_thread() noexcept
   {
-    thread_local recycling_cache cache;
-    return cache;
+    thread_local bool destroyed = false;  // trivial: valid until the end
+    if (destroyed)
+      return nullptr;
+    struct holder
+    {
+      recycling_cache cache;
+      ~holder() { destroyed = true; }
+    };
+    thread_local holder h;
+    return &h.cache;
   }
 
 private:
@@ -112,12 +123,17 @@ struct op_storage<std::allocator<T>>
 {
   static void* allocate(const std::allocator<T>&, std::size_t size)
   {
-    return recycling_cache::this_thread().allocate(size);
+    if (recycling_cache* cache = recycling_cache::this_thread())
+      return cache->allocate(size);
+    return ::operator new(size);
   }
 
   static void deallocate(const std::allocator<T>&, void* p, std::size_t size)
   {
-    recycling_cache::this_thread().deallocate(p, size);
+    if (recycling_cache* cache = recycling_cache::this_thread())
+      cache->deallocate(p, size);
+    else
+      ::operator delete(p);
   }
 };
 
