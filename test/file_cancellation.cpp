@@ -484,6 +484,63 @@ BOOST_AUTO_TEST_CASE(close_from_handler_aborts_sibling_operations)
   BOOST_TEST(ra.ec == asio::error::operation_aborted);
 }
 
+BOOST_AUTO_TEST_CASE(move_assign_aborts_target_pending_operations)
+{
+  test_pipe p1, p2;
+  asio_uring::io_context ctx;
+  stream_file target(ctx, p1.take_read());
+  stream_file source(ctx, p2.take_read());
+  char a[4], b[4];
+  io_result ra, rb;
+  target.async_read_some(asio::buffer(a), recording_handler(ra));
+  source.async_read_some(asio::buffer(b), recording_handler(rb));
+  ctx.run_for(settle);
+  target = std::move(source);
+  ctx.restart();
+  ctx.run_for(settle);
+  BOOST_TEST(ra.calls == 1);
+  BOOST_TEST(ra.ec == asio::error::operation_aborted);
+  BOOST_TEST(rb.calls == 0);  // the moved operation is still pending
+  p2.put("s", 1);
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(rb.calls == 1);
+  BOOST_TEST(rb.n == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_file_in_its_own_handler_aborts_the_rest)
+{
+  // The handler of one read starts two more and then destroys the object.
+  // (Two reads pending on one pipe are served in no fixed order, so the
+  // first completes alone.)
+  test_pipe p;
+  asio_uring::io_context ctx;
+  auto f = std::make_unique<stream_file>(ctx, p.take_read());
+  char a[4], b[4], c[4];
+  io_result rb, rc;
+  int first_calls = 0;
+  f->async_read_some(asio::buffer(a), [&](error_code ec, std::size_t) {
+    ++first_calls;
+    BOOST_TEST(!ec);
+    f->async_read_some(asio::buffer(b), recording_handler(rb));
+    asio::post(ctx, [&] {
+      // Runs after a ring turn submitted the read above.
+      f->async_read_some(asio::buffer(c), recording_handler(rc));
+      f.reset();
+    });
+  });
+  ctx.run_for(settle);
+  p.put("1", 1);
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(first_calls == 1);
+  BOOST_TEST(!f);
+  BOOST_TEST(rb.calls == 1);
+  BOOST_TEST(rb.ec == asio::error::operation_aborted);
+  BOOST_TEST(rc.calls == 1);
+  BOOST_TEST(rc.ec == asio::error::operation_aborted);
+}
+
 BOOST_AUTO_TEST_CASE(cancel_regular_file_operations_complete_or_abort)
 {
   // Regular-file reads finish quickly in the kernel: cancel() races them.

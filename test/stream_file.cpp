@@ -31,6 +31,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <limits>
@@ -1101,6 +1103,128 @@ BOOST_AUTO_TEST_CASE(stream_on_pipe_reads_and_writes_where_it_stands)
   ctx.restart();
   ctx.run_for(hang_guard);
   BOOST_TEST(r3.ec == asio::error::eof);
+}
+
+BOOST_AUTO_TEST_CASE(direct_io_stream_reads_advance_block_by_block)
+{
+  // With O_DIRECT, a ring read at "the current position" may not advance
+  // the descriptor's offset; explicit offsets must walk the file.
+  constexpr std::size_t block = 4096, blocks = 16;
+  temp_file tf;
+  asio_uring::io_context ctx;
+  stream_file f(ctx);
+  error_code ec;
+  f.open(tf.path(), file_base::read_write | file_base::direct, ec);
+  if (ec == asio::error::invalid_argument)
+  {
+    BOOST_TEST_MESSAGE("SKIPPED: the temp file system refuses O_DIRECT");
+    return;
+  }
+  BOOST_REQUIRE(!ec);
+  void* raw = nullptr;
+  BOOST_REQUIRE(::posix_memalign(&raw, block, block * blocks) == 0);
+  std::unique_ptr<unsigned char, decltype(&std::free)> mem(
+      static_cast<unsigned char*>(raw), &std::free);
+  asio_uring_test::fill_pattern(mem.get(), block * blocks, 0, 11);
+  io_result w;
+  asio::async_write(f, asio::buffer(mem.get(), block * blocks), asio_uring_test::recording_handler(w));
+  ctx.run_for(hang_guard);
+  BOOST_REQUIRE(!w.ec);
+  BOOST_TEST(w.n == block * blocks);
+  BOOST_TEST(f.seek(0, file_base::seek_set) == 0u);
+
+  std::memset(mem.get(), 0, block * blocks);
+  std::size_t off = 0;
+  error_code last;
+  std::function<void()> next = [&] {
+    f.async_read_some(asio::buffer(mem.get() + (off % (block * blocks)), block),
+        [&](error_code e, std::size_t n) {
+          if (e)
+          {
+            last = e;
+            return;
+          }
+          off += n;
+          if (off <= block * blocks)
+            next();
+        });
+  };
+  next();
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(last == asio::error::eof);
+  BOOST_TEST(off == block * blocks);
+  BOOST_TEST(asio_uring_test::first_pattern_mismatch(mem.get(), block * blocks, 0, 11)
+      == block * blocks);
+}
+
+BOOST_AUTO_TEST_CASE(more_buffers_than_one_call_takes_still_transfer_completely)
+{
+  // One read/write takes at most 64 buffers (as Asio): *_some transfer a
+  // prefix, the composed operations finish the rest.
+  temp_file tf;
+  asio_uring::io_context ctx;
+  stream_file f(ctx, tf.path(), file_base::read_write);
+  auto data = pattern(100 * 10);
+  std::vector<asio::const_buffer> out;
+  for (int i = 0; i < 100; ++i)
+    out.push_back(asio::buffer(data.data() + i * 10, 10));
+  BOOST_TEST(f.write_some(out) == 640u);
+  f.seek(0, file_base::seek_set);
+  io_result w;
+  asio::async_write(f, out, asio_uring_test::recording_handler(w));
+  ctx.run_for(hang_guard);
+  BOOST_TEST(w.n == 1000u);
+  BOOST_TEST((tf.contents() == data));
+
+  std::vector<unsigned char> back(1000);
+  std::vector<asio::mutable_buffer> in;
+  for (int i = 0; i < 100; ++i)
+    in.push_back(asio::buffer(back.data() + i * 10, 10));
+  f.seek(0, file_base::seek_set);
+  io_result r1, r2;
+  f.async_read_some(in, asio_uring_test::recording_handler(r1));
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(r1.n == 640u);
+  f.seek(0, file_base::seek_set);
+  asio::async_read(f, in, asio_uring_test::recording_handler(r2));
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(!r2.ec);
+  BOOST_TEST(r2.n == 1000u);
+  BOOST_TEST((back == data));
+}
+
+BOOST_AUTO_TEST_CASE(moving_file_with_read_in_flight_keeps_position_and_cancel)
+{
+  temp_file tf(bytes("0123456789"));
+  asio_uring::io_context ctx;
+  stream_file a(ctx, tf.path(), file_base::read_only);
+  char buf[4];
+  io_result r;
+  a.async_read_some(asio::buffer(buf), asio_uring_test::recording_handler(r));
+  stream_file b(std::move(a));
+  ctx.run_for(hang_guard);
+  BOOST_TEST(r.n == 4u);
+  // The completion advanced the moved-to object's position.
+  BOOST_TEST(b.seek(0, file_base::seek_cur) == 4u);
+  BOOST_TEST(b.read_some(asio::buffer(buf)) == 4u);
+  BOOST_TEST(std::string(buf, 4) == "4567");
+
+  // A pipe read started before the move is cancelled through the new owner.
+  asio_uring_test::test_pipe p;
+  stream_file c(ctx, p.take_read());
+  io_result r2;
+  c.async_read_some(asio::buffer(buf), asio_uring_test::recording_handler(r2));
+  ctx.restart();
+  ctx.run_for(std::chrono::milliseconds(20));
+  stream_file d(std::move(c));
+  d.cancel();
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(r2.calls == 1);
+  BOOST_TEST(r2.ec == asio::error::operation_aborted);
 }
 
 // ---------------------------------------------------------------------------
