@@ -10,6 +10,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <array>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -679,6 +683,131 @@ BOOST_AUTO_TEST_CASE(socket_rejects_executor_of_another_context_type)
   boost::asio::io_context boost_ctx;
   BOOST_CHECK_THROW(tcp::socket s(boost_ctx.get_executor()),
       std::invalid_argument);
+}
+
+namespace {
+
+// Counts allocations through a handler's associated allocator.
+struct alloc_counts
+{
+  int allocations = 0;
+  int deallocations = 0;
+};
+
+template <typename T>
+struct counting_allocator
+{
+  using value_type = T;
+  alloc_counts* counts;
+  explicit counting_allocator(alloc_counts* c) noexcept : counts(c) {}
+  template <typename U>
+  counting_allocator(const counting_allocator<U>& o) noexcept : counts(o.counts) {}
+  T* allocate(std::size_t n)
+  {
+    ++counts->allocations;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n)
+  {
+    ++counts->deallocations;
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const counting_allocator<U>& o) const noexcept { return counts == o.counts; }
+  template <typename U>
+  bool operator!=(const counting_allocator<U>& o) const noexcept { return counts != o.counts; }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(operations_allocate_through_associated_allocator)
+{
+  asio_uring::io_context ctx;
+  auto acceptor = make_listener(ctx);
+  auto [server, client] = connected_pair(ctx);
+  alloc_counts counts;
+  counting_allocator<int> alloc(&counts);
+  char buf[4];
+  int done = 0;
+  client.send(boost::asio::buffer("a", 1));
+  server.async_read_some(boost::asio::buffer(buf),
+      boost::asio::bind_allocator(alloc,
+          [&](boost::system::error_code, std::size_t) { ++done; }));
+  server.async_write_some(boost::asio::buffer("b", 1),
+      boost::asio::bind_allocator(alloc,
+          [&](boost::system::error_code, std::size_t) { ++done; }));
+  server.async_wait(tcp::socket::wait_write,
+      boost::asio::bind_allocator(alloc, [&](boost::system::error_code) { ++done; }));
+  tcp::socket c2(ctx);
+  c2.async_connect(acceptor.local_endpoint(),
+      boost::asio::bind_allocator(alloc, [&](boost::system::error_code) { ++done; }));
+  acceptor.async_accept(boost::asio::bind_allocator(alloc,
+      [&](boost::system::error_code, tcp::socket) { ++done; }));
+  ctx.run_for(5s);
+  BOOST_TEST(done == 5);
+  BOOST_TEST(counts.allocations >= 5);
+  BOOST_TEST(counts.allocations == counts.deallocations);
+}
+
+BOOST_AUTO_TEST_CASE(echo_with_two_threads_running_the_context)
+{
+  asio_uring::io_context ctx(2);
+  auto acceptor = make_listener(ctx);
+  constexpr int n = 50;
+  struct conn
+  {
+    explicit conn(asio_uring::io_context& c) : s(c) {}
+    tcp::socket s;
+    std::array<char, 64> buf{};
+  };
+  std::vector<std::unique_ptr<conn>> servers;
+  std::mutex m;
+  std::function<void()> accept_one = [&] {
+    acceptor.async_accept([&](boost::system::error_code ec, tcp::socket s) {
+      if (ec)
+        return;
+      auto c = std::make_unique<conn>(ctx);
+      c->s = std::move(s);
+      conn* p = c.get();
+      {
+        std::lock_guard<std::mutex> lock(m);
+        servers.push_back(std::move(c));
+      }
+      p->s.async_read_some(boost::asio::buffer(p->buf),
+          [p](boost::system::error_code ec2, std::size_t k) {
+            if (!ec2)
+              boost::asio::async_write(p->s, boost::asio::buffer(p->buf, k),
+                  [](boost::system::error_code, std::size_t) {});
+          });
+      accept_one();
+    });
+  };
+  accept_one();
+  std::vector<std::unique_ptr<conn>> clients;
+  std::atomic<int> echoed{0};
+  for (int i = 0; i < n; ++i)
+  {
+    clients.push_back(std::make_unique<conn>(ctx));
+    conn* c = clients.back().get();
+    std::snprintf(c->buf.data(), c->buf.size(), "msg %d", i);
+    c->s.async_connect(acceptor.local_endpoint(), [&, c, i](boost::system::error_code ec) {
+      BOOST_REQUIRE(!ec);
+      boost::asio::async_write(c->s, boost::asio::buffer(c->buf.data(), 8),
+          [](boost::system::error_code, std::size_t) {});
+      boost::asio::async_read(c->s, boost::asio::buffer(c->buf.data() + 32, 8),
+          [&, c, i](boost::system::error_code ec2, std::size_t) {
+            char want[16] = {};
+            std::snprintf(want, sizeof(want), "msg %d", i);
+            if (!ec2 && std::memcmp(c->buf.data() + 32, want, 8) == 0)
+              if (++echoed == n)
+                acceptor.close();
+          });
+    });
+  }
+  std::thread t([&] { ctx.run_for(20s); });
+  ctx.run_for(20s);
+  t.join();
+  BOOST_TEST(echoed.load() == n);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
