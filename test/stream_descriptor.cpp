@@ -8,6 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -373,6 +374,33 @@ BOOST_AUTO_TEST_CASE(stdin_replaced_by_pipe_is_read_until_eof)
   }
   ::dup2(saved_stdin, STDIN_FILENO);
   ::close(saved_stdin);
+}
+
+BOOST_AUTO_TEST_CASE(regular_file_descriptor_reads_sequentially_and_keeps_offset)
+{
+  // As with `program < file`: the descriptor is a regular file.
+  const auto data = asio_uring_test::random_bytes(10000, 5);
+  asio_uring_test::temp_file file(data);
+  asio_uring::io_context ctx;
+  stream_descriptor d(ctx, ::open(file.path().c_str(), O_RDONLY | O_CLOEXEC));
+  std::vector<unsigned char> first(4000), second(3000);
+  result r1, r2;
+  boost::asio::async_read(d, boost::asio::buffer(first),
+      [&](boost::system::error_code ec, std::size_t n) {
+        r1 = {true, ec, n};
+        boost::asio::async_read(d, boost::asio::buffer(second),
+            [&](boost::system::error_code ec2, std::size_t n2) {
+              r2 = {true, ec2, n2};
+            });
+      });
+  ctx.run_for(5s);
+  BOOST_TEST(!r1.ec);
+  BOOST_TEST(!r2.ec);
+  BOOST_TEST(std::equal(first.begin(), first.end(), data.begin()));
+  BOOST_TEST(std::equal(second.begin(), second.end(), data.begin() + 4000));
+  const int fd = d.release();
+  BOOST_TEST(::lseek(fd, 0, SEEK_CUR) == 7000);
+  ::close(fd);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -19,6 +19,7 @@
 #include <optional>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <utility>
 
 namespace asio_uring::detail {
@@ -117,9 +118,15 @@ public:
 
   int release(boost::system::error_code& ec)
   {
+    // io_object::release rewinds a descriptor to its stream-file position;
+    // sockets and descriptors keep the kernel's own offset (a descriptor
+    // may be a regular file, such as a redirected stdin).
+    const off_t offset = is_open() ? ::lseek(fd(), 0, SEEK_CUR) : -1;
     int fd = io_.release(ec);
     if (fd >= 0)
     {
+      if (offset >= 0)
+        (void)::lseek(fd, offset, SEEK_SET);
       state_ = 0;
       protocol_.reset();
     }
