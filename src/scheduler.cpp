@@ -556,6 +556,9 @@ void scheduler::run_ring_turn(bool block,
   }
   if (!wakeup_armed_ && !shutting_down_.load(std::memory_order_relaxed))
     arm_wakeup();
+  // A thread waits for the ring (to cancel, say): hand it over promptly.
+  if (ring_waiters_.load(std::memory_order_seq_cst) > 0)
+    block = false;
 
   long long timeout_ns = -1;
   if (block)
@@ -729,6 +732,10 @@ void scheduler::lock_ring()
   }
   if (!ring_mutex_.try_lock())
   {
+    // Announce the wait before looking at task_interrupted_: the ring thread
+    // may finish its turn and start another before we get the mutex, and
+    // that turn must not block in the kernel (run_ring_turn checks this).
+    ring_waiters_.fetch_add(1, std::memory_order_seq_cst);
     bool interrupt = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -741,6 +748,7 @@ void scheduler::lock_ring()
     if (interrupt)
       interrupt_ring();
     ring_mutex_.lock();
+    ring_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
   ring_owner_.store(me, std::memory_order_relaxed);
   ring_depth_ = 1;

@@ -708,4 +708,39 @@ BOOST_AUTO_TEST_CASE(cancellation_with_several_run_threads)
   }
 }
 
+BOOST_AUTO_TEST_CASE(slot_emitted_from_initiating_thread_while_ring_busy)
+{
+  // Another thread sits in the ring: a new read first waits in the
+  // scheduler's queue for it, and the cancellation may find it there or in
+  // the kernel. Either way the handler gets operation_aborted, once.
+  asio_uring::io_context ctx;
+  auto guard = asio::make_work_guard(ctx);
+  std::thread runner([&] { ctx.run_for(hang_guard); });
+  std::this_thread::sleep_for(settle);
+  for (int round = 0; round < 100; ++round)
+  {
+    test_pipe p;
+    stream_file f(ctx, p.take_read());
+    asio::cancellation_signal sig;
+    char buf[4];
+    std::promise<error_code> done;
+    std::atomic<int> calls{0};
+    f.async_read_some(asio::buffer(buf), asio::bind_cancellation_slot(sig.slot(),
+        [&](error_code ec, std::size_t) {
+          ++calls;
+          done.set_value(ec);
+        }));
+    if (round % 3 == 1)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    sig.emit(cancellation_type::terminal);
+    auto fut = done.get_future();
+    BOOST_TEST_INFO("round " << round);
+    BOOST_REQUIRE(fut.wait_for(hang_guard) == std::future_status::ready);
+    BOOST_TEST(fut.get() == asio::error::operation_aborted);
+    BOOST_TEST(calls.load() == 1);
+  }
+  guard.reset();
+  runner.join();
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -203,6 +203,8 @@ private:
   std::atomic<std::thread::id> ring_owner_{};
   std::atomic<std::thread::id> issuer_{};  // single-issuer rings: the thread
   unsigned ring_depth_ = 0;                // reentrant holds by ring_owner_
+  std::atomic<int> ring_waiters_{0};       // threads in lock_ring() waiting:
+                                           // no ring turn may block then
   int wakeup_fd_ = -1;                     // eventfd read through the ring
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
   bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
