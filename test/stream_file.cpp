@@ -1390,6 +1390,27 @@ BOOST_AUTO_TEST_CASE(bind_executor_to_other_context_runs_handler_there)
   BOOST_TEST(other.stopped());
 }
 
+BOOST_AUTO_TEST_CASE(bind_executor_to_boost_asio_context_runs_handler_there)
+{
+  // A foreign execution context: its work is tracked until the handler ran.
+  temp_file tf(bytes("boost"));
+  asio_uring::io_context ctx;
+  asio::io_context other;
+  stream_file f(ctx, tf.path(), file_base::read_only);
+  char buf[8];
+  bool ran_in_other = false;
+  f.async_read_some(asio::buffer(buf), asio::bind_executor(other,
+      [&](error_code ec, std::size_t n) {
+        BOOST_TEST(!ec);
+        BOOST_TEST(n == 5u);
+        ran_in_other = other.get_executor().running_in_this_thread();
+      }));
+  ctx.run_for(hang_guard);
+  BOOST_TEST(!ran_in_other);
+  BOOST_TEST(other.run_for(hang_guard) == 1u);
+  BOOST_TEST(ran_in_other);
+}
+
 BOOST_AUTO_TEST_CASE(bind_allocator_allocates_with_handler_allocator)
 {
   temp_file tf(bytes("allocator"));
