@@ -144,6 +144,22 @@ BOOST_AUTO_TEST_CASE(assign_takes_descriptor_without_changing_its_offset)
   BOOST_CHECK_THROW(f.assign(12345678), boost::system::system_error);
 }
 
+BOOST_AUTO_TEST_CASE(release_leaves_descriptor_offset_alone)
+{
+  // A random-access file has no position of its own: release() must not
+  // move the descriptor's offset (Asio's does not).
+  temp_file tf(bytes("0123456789"));
+  asio_uring::io_context ctx;
+  random_access_file f(ctx, tf.path(), file_base::read_only);
+  int fd = f.native_handle();
+  BOOST_REQUIRE(::lseek(fd, 7, SEEK_SET) == 7);
+  char c;
+  f.read_some_at(1, asio::buffer(&c, 1));
+  BOOST_TEST(f.release() == fd);
+  BOOST_TEST(::lseek(fd, 0, SEEK_CUR) == 7);
+  ::close(fd);
+}
+
 BOOST_AUTO_TEST_CASE(moves_leave_source_closed_across_executor_types)
 {
   temp_file t1(bytes("one")), t2(bytes("two!"));

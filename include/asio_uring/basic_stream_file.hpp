@@ -59,6 +59,7 @@ public:
   explicit basic_stream_file(const executor_type& ex)
     : basic_file<Executor>(ex)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs a file without opening it.
@@ -68,6 +69,7 @@ public:
           boost::asio::execution_context&>>* = nullptr)
     : basic_file<Executor>(context)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs and opens a file. Throws boost::system::system_error.
@@ -75,6 +77,7 @@ public:
       file_base::flags open_flags)
     : basic_file<Executor>(ex, path, open_flags)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs and opens a file. Throws boost::system::system_error.
@@ -85,6 +88,7 @@ public:
           boost::asio::execution_context&>>* = nullptr)
     : basic_file<Executor>(context, path, open_flags)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs and opens a file. Throws boost::system::system_error.
@@ -92,6 +96,7 @@ public:
       file_base::flags open_flags)
     : basic_file<Executor>(ex, path, open_flags)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs and opens a file. Throws boost::system::system_error.
@@ -102,12 +107,14 @@ public:
           boost::asio::execution_context&>>* = nullptr)
     : basic_file<Executor>(context, path, open_flags)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs a file on an existing native file (takes ownership).
   basic_stream_file(const executor_type& ex, const native_handle_type& native_file)
     : basic_file<Executor>(ex, native_file)
   {
+    this->impl_.set_stream();
   }
 
   /// Constructs a file on an existing native file (takes ownership).
@@ -117,6 +124,7 @@ public:
           boost::asio::execution_context&>>* = nullptr)
     : basic_file<Executor>(context, native_file)
   {
+    this->impl_.set_stream();
   }
 
   basic_stream_file(basic_stream_file&&) noexcept = default;

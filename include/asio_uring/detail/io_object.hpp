@@ -55,7 +55,8 @@ public:
   io_object(io_object&& other) noexcept
     : executor_(other.executor_), scheduler_(other.scheduler_),
       fd_(std::exchange(other.fd_, -1)), flags_(other.flags_),
-      seekable_(other.seekable_), position_(std::move(other.position_))
+      seekable_(other.seekable_), stream_(other.stream_),
+      position_(std::move(other.position_))
   {
   }
 
@@ -63,7 +64,8 @@ public:
   io_object(io_object<Executor1>&& other)
     : executor_(other.executor_), scheduler_(other.scheduler_),
       fd_(std::exchange(other.fd_, -1)), flags_(other.flags_),
-      seekable_(other.seekable_), position_(std::move(other.position_))
+      seekable_(other.seekable_), stream_(other.stream_),
+      position_(std::move(other.position_))
   {
   }
 
@@ -95,6 +97,10 @@ public:
   int native_handle() const noexcept { return fd_; }
   int flags() const noexcept { return flags_; }
   bool seekable() const noexcept { return seekable_; }
+
+  // Marks the object as a stream file: it owns a position of its own, which
+  // release() hands back to the descriptor.
+  void set_stream() noexcept { stream_ = true; }
 
   // Takes ownership of fd. Stream objects start at the descriptor's
   // position (0 for a freshly opened file). A descriptor lseek refuses
@@ -144,7 +150,7 @@ public:
       return -1;
     }
     scheduler_->cancel_fd(fd_);
-    if (position_)
+    if (stream_ && seekable_ && position_)
       (void)::lseek(fd_, static_cast<off_t>(*position_), SEEK_SET);
     position_.reset();
     ec.clear();
@@ -172,6 +178,7 @@ private:
   int fd_ = -1;                // owned descriptor, -1 when closed
   int flags_ = 0;              // open flags (O_APPEND, O_DIRECT, ...)
   bool seekable_ = true;       // false for pipes, FIFOs, sockets, ttys
+  bool stream_ = false;        // a stream file (position_ is its position)
   stream_position position_;   // stream files: next read/write offset
 };
 
