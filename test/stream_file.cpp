@@ -1411,6 +1411,35 @@ BOOST_AUTO_TEST_CASE(bind_executor_to_boost_asio_context_runs_handler_there)
   BOOST_TEST(ran_in_other);
 }
 
+BOOST_AUTO_TEST_CASE(strand_as_io_executor_runs_handlers_in_strand)
+{
+  // The file's own executor may be a strand (typed or type-erased): its
+  // handlers then run in that strand, the I/O still on the context's ring.
+  temp_file tf(bytes("stranded"));
+  asio_uring::io_context ctx(2);
+  auto strand = asio::make_strand(ctx);
+  asio_uring::basic_stream_file<decltype(strand)> typed(strand, tf.path(), file_base::read_only);
+  stream_file erased(asio::any_io_executor(strand), tf.path(), file_base::read_only);
+  char b1[16], b2[16];
+  bool in1 = false, in2 = false;
+  std::size_t n1 = 0, n2 = 0;
+  typed.async_read_some(asio::buffer(b1), [&](error_code, std::size_t n) {
+    n1 = n;
+    in1 = strand.running_in_this_thread();
+  });
+  erased.async_read_some(asio::buffer(b2), [&](error_code, std::size_t n) {
+    n2 = n;
+    in2 = strand.running_in_this_thread();
+  });
+  std::thread t([&] { ctx.run_for(hang_guard); });
+  ctx.run_for(hang_guard);
+  t.join();
+  BOOST_TEST(n1 == 8u);
+  BOOST_TEST(n2 == 8u);
+  BOOST_TEST(in1);
+  BOOST_TEST(in2);
+}
+
 BOOST_AUTO_TEST_CASE(bind_allocator_allocates_with_handler_allocator)
 {
   temp_file tf(bytes("allocator"));
