@@ -244,6 +244,12 @@ public:
 
   /// Cancels all asynchronous operations on the file: their handlers get
   /// boost::asio::error::operation_aborted (or their result, if they won).
+  /**
+   * The kernel matches the cancellation (IORING_ASYNC_CANCEL_FD) against
+   * the open file, not the descriptor number: operations of another object
+   * that holds a dup() of this descriptor are cancelled too, unlike in
+   * Boost.Asio. close() and the destructor cancel the same way.
+   */
   void cancel()
   {
     boost::system::error_code ec;
