@@ -681,12 +681,16 @@ BOOST_AUTO_TEST_CASE(cancellation_with_several_run_threads)
   // Start every read from a foreign thread (the ring is busy in a run()
   // thread, so they queue), then cancel half of them through their slots
   // and feed the other half.
+  std::vector<std::promise<void>> started(pipes);
   for (int i = 0; i < pipes; ++i)
     asio::post(ctx, [&, i] {
       files[i]->async_read_some(asio::buffer(bufs[i]),
           asio::bind_cancellation_slot(sigs[i].slot(),
               [&, i](error_code ec, std::size_t) { results[i].set_value(ec); }));
+      started[i].set_value();
     });
+  for (auto& s : started)
+    BOOST_REQUIRE(s.get_future().wait_for(hang_guard) == std::future_status::ready);
   std::this_thread::sleep_for(settle);
   for (int i = 0; i < pipes; ++i)
   {
