@@ -1,5 +1,8 @@
 #include <asio_uring/detail/scheduler.hpp>
 
+#include <boost/asio/detail/call_stack.hpp>
+#include <boost/asio/detail/thread_context.hpp>
+#include <boost/asio/detail/thread_info_base.hpp>
 #include <boost/asio/multiple_exceptions.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -17,12 +20,18 @@ namespace {
 
 thread_local thread_info* top_of_thread_stack = nullptr;
 
-// Pushes a thread_info for the duration of run()/poll().
+// Our entries' key on Boost.Asio's thread call stack (never looked up).
+boost::asio::detail::thread_context asio_call_stack_key;
+
+// Pushes a thread_info for the duration of run()/poll(), and a Boost.Asio
+// thread_info_base on Asio's own call stack: Asio allocates coroutine frames,
+// strand operations and other internal blocks from the top one's cache, and
+// without one each of them is a heap allocation.
 class call_stack_context
 {
 public:
   call_stack_context(scheduler* owner, thread_info& info) noexcept
-    : info_(info)
+    : info_(info), asio_context_(&asio_call_stack_key, asio_info_)
   {
     info.owner = owner;
     info.next = top_of_thread_stack;
@@ -33,7 +42,13 @@ public:
   call_stack_context& operator=(const call_stack_context&) = delete;
 
 private:
+  using asio_call_stack = boost::asio::detail::call_stack<
+      boost::asio::detail::thread_context,
+      boost::asio::detail::thread_info_base>;
+
   thread_info& info_;
+  boost::asio::detail::thread_info_base asio_info_;  // Asio's block cache
+  asio_call_stack::context asio_context_;             // pops before it dies
 };
 
 void relock(std::unique_lock<std::mutex>& lock)

@@ -7,7 +7,10 @@
 //   allocator property) provides the operation's storage, every block is
 //   given back, and the global heap is not touched instead;
 // - operations destroyed without running (context destroyed first) give
-//   their storage back to the same allocator.
+//   their storage back to the same allocator;
+// - Boost.Asio's own per-thread recycling (coroutine frames, strand
+//   operations) works on our threads as on boost::asio::io_context's: it
+//   allocates with aligned_alloc, which this program counts too.
 #include <asio_uring/io_context.hpp>
 
 #include <asio_uring/random_access_file.hpp>
@@ -23,7 +26,13 @@
 
 #include "test_util.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <new>
@@ -102,6 +111,44 @@ void* operator new[](std::size_t n, std::align_val_t a,
 {
   try { return counted_aligned_alloc(n, a); } catch (...) { return nullptr; }
 }
+// Boost.Asio's aligned_new() calls aligned_alloc, not operator new. Under a
+// sanitizer, whose allocator must see every call, its allocation hook counts
+// them (and every other heap allocation); otherwise glibc's aligned entry
+// points are interposed.
+namespace {
+std::atomic<long> aligned_allocations{0};
+} // namespace
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+extern "C" int __sanitizer_install_malloc_and_free_hooks(
+    void (*)(const volatile void*, std::size_t), void (*)(const volatile void*));
+
+namespace {
+void on_sanitizer_malloc(const volatile void*, std::size_t)
+{
+  aligned_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+void on_sanitizer_free(const volatile void*) {}
+const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(
+    &on_sanitizer_malloc, &on_sanitizer_free);
+} // namespace
+#else
+extern "C" void* __libc_memalign(std::size_t align, std::size_t size);
+
+extern "C" void* aligned_alloc(std::size_t align, std::size_t size)
+{
+  aligned_allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(align, size);
+}
+
+extern "C" int posix_memalign(void** p, std::size_t align, std::size_t size)
+{
+  aligned_allocations.fetch_add(1, std::memory_order_relaxed);
+  *p = __libc_memalign(align, size);
+  return *p ? 0 : ENOMEM;
+}
+#endif
+
 void operator delete(void* p) noexcept { counted_free(p); }
 void operator delete[](void* p) noexcept { counted_free(p); }
 void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
@@ -139,6 +186,14 @@ namespace {
 long allocations_now()
 {
   return global_allocations.load(std::memory_order_relaxed);
+}
+
+// Every heap allocation the program can see: operator new, aligned_alloc,
+// posix_memalign (and, under a sanitizer, malloc).
+long heap_allocations_now()
+{
+  return global_allocations.load(std::memory_order_relaxed)
+      + aligned_allocations.load(std::memory_order_relaxed);
 }
 
 // An allocator that records what it hands out (storage from malloc, so the
@@ -325,6 +380,10 @@ BOOST_AUTO_TEST_CASE(counting_operator_new_sees_allocations)
   delete p;
   std::vector<int> v(10);
   BOOST_TEST(allocations_now() - before == 2);
+  long heap_before = heap_allocations_now();
+  void* q = std::aligned_alloc(64, 64);
+  std::free(q);
+  BOOST_TEST(heap_allocations_now() - heap_before >= 1);
 }
 
 BOOST_AUTO_TEST_CASE(posts_allocate_nothing_after_warm_up)
@@ -332,21 +391,52 @@ BOOST_AUTO_TEST_CASE(posts_allocate_nothing_after_warm_up)
   asio_uring::io_context ctx;
   BOOST_TEST(run_post_chains(ctx, 64, 200) > 0);  // warm-up
 
-  long before = allocations_now();
+  long before = heap_allocations_now();
   long ran = run_post_chains(ctx, 64, 5000);
-  long allocated = allocations_now() - before;
+  long allocated = heap_allocations_now() - before;
 
   BOOST_TEST(ran == 64 * (5000 + 1) + 64 * 1250);  // + inline dispatches
   BOOST_TEST(allocated == 0);
+}
+
+BOOST_AUTO_TEST_CASE(strand_posts_allocate_nothing_after_warm_up)
+{
+  // Boost.Asio's strand allocates its queued operations from its per-thread
+  // cache, which must be on the stack of our run loop.
+  asio_uring::io_context ctx;
+  auto strand = asio::make_strand(ctx);
+  struct chain
+  {
+    decltype(strand)* s;
+    int* left;
+    long* heap_before;
+    long* heap_after;
+    void operator()() const
+    {
+      if (*left == 5000)
+        *heap_before = heap_allocations_now();
+      if (--*left > 0)
+        asio::post(*s, *this);
+      else
+        *heap_after = heap_allocations_now();
+    }
+  };
+  int left = 5100;
+  long before = 0;
+  long after = 0;
+  asio::post(strand, chain{&strand, &left, &before, &after});
+  ctx.run();
+  BOOST_TEST(left == 0);
+  BOOST_TEST(after - before == 0);
 }
 
 BOOST_AUTO_TEST_CASE(posts_with_hint_1_allocate_nothing_after_warm_up)
 {
   asio_uring::io_context ctx(1);
   run_post_chains(ctx, 64, 200);
-  long before = allocations_now();
+  long before = heap_allocations_now();
   run_post_chains(ctx, 64, 5000);
-  BOOST_TEST(allocations_now() - before == 0);
+  BOOST_TEST(heap_allocations_now() - before == 0);
 }
 
 BOOST_AUTO_TEST_CASE(file_reads_and_writes_allocate_nothing_after_warm_up)
@@ -373,11 +463,11 @@ BOOST_AUTO_TEST_CASE(file_reads_and_writes_allocate_nothing_after_warm_up)
   run_io(ctx, writes, 16, 200);
   run_io(ctx, stream_reads, 1, 100);
 
-  long before = allocations_now();
+  long before = heap_allocations_now();
   int r = run_io(ctx, reads, 16, 5000);
   int w = run_io(ctx, writes, 16, 5000);
   int s = run_io(ctx, stream_reads, 1, 2000);
-  long allocated = allocations_now() - before;
+  long allocated = heap_allocations_now() - before;
 
   BOOST_TEST(r == 5000);
   BOOST_TEST(w == 5000);
@@ -386,6 +476,45 @@ BOOST_AUTO_TEST_CASE(file_reads_and_writes_allocate_nothing_after_warm_up)
   BOOST_TEST(writes.errors == 0);
   BOOST_TEST(stream_reads.errors == 0);
   BOOST_TEST(allocated == 0);
+}
+
+BOOST_AUTO_TEST_CASE(coroutine_reads_allocate_nothing_after_warm_up)
+{
+  auto data = asio_uring_test::random_bytes(block * blocks);
+  asio_uring_test::temp_file file(data);
+  for (bool on_strand : {false, true})
+  {
+    BOOST_TEST_CONTEXT((on_strand ? "on a strand" : "on the context"))
+    {
+      asio_uring::io_context ctx;
+      asio_uring::random_access_file f(ctx, file.path(),
+          asio_uring::file_base::read_only);
+      std::vector<unsigned char> buf(block);
+      long before = 0;
+      long after = 0;
+      int errors = 0;
+      auto body = [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 2100; ++i)
+        {
+          if (i == 100)
+            before = heap_allocations_now();
+          std::size_t n = co_await f.async_read_some_at(
+              static_cast<std::uint64_t>(i % blocks) * block,
+              asio::buffer(buf), asio::use_awaitable);
+          errors += n != block;
+          co_await asio::post(ctx, asio::use_awaitable);
+        }
+        after = heap_allocations_now();
+      };
+      if (on_strand)
+        asio::co_spawn(asio::make_strand(ctx), body, asio::detached);
+      else
+        asio::co_spawn(ctx, body, asio::detached);
+      ctx.run();
+      BOOST_TEST(errors == 0);
+      BOOST_TEST(after - before == 0);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bind_allocator_provides_read_storage_and_is_balanced)
