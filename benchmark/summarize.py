@@ -236,7 +236,7 @@ def main():
     machine = os.path.join(d, "machine.txt")
     if os.path.exists(machine):
         with open(machine) as f:
-            parts.append(f.read().strip())
+            parts.append(f.read().strip() + "\n")
     parts.append("### W1: file checksum, page-cached, one block in flight\n")
     parts.append(w1_table(runs))
     parts.append("\n### W4: per-operation round trips\n")
