@@ -656,6 +656,100 @@ BOOST_AUTO_TEST_CASE(destroying_context_destroys_unrun_handlers_without_leaks)
   ::close(spare);
 }
 
+namespace {
+
+struct ring_config
+{
+  const char* name;
+  asio_uring::ring_options options;
+};
+
+std::ostream& operator<<(std::ostream& os, const ring_config& c)
+{
+  return os << c.name;
+}
+
+asio_uring::ring_options make_options(unsigned entries, bool sqpoll, bool single_issuer)
+{
+  asio_uring::ring_options o;
+  o.entries = entries;
+  o.sqpoll = sqpoll;
+  o.single_issuer = single_issuer;
+  return o;
+}
+
+const ring_config ring_configs[] = {
+    {"default", make_options(256, false, false)},
+    {"tiny", make_options(2, false, false)},
+    {"sqpoll", make_options(64, true, false)},
+    {"single_issuer", make_options(64, false, true)},
+};
+
+} // namespace
+
+BOOST_DATA_TEST_CASE(cancellation_works_on_every_ring_configuration,
+    boost::unit_test::data::make(ring_configs), cfg)
+{
+  asio_uring::io_context ctx(cfg.options, 1);
+  auto& ring = ctx.impl().ring();
+  if ((cfg.options.sqpoll && !ring.is_sqpoll())
+      || (cfg.options.single_issuer && !ring.is_single_issuer()))
+    BOOST_TEST_MESSAGE("NOTE: the kernel refused the " << cfg.name
+        << " option; this case ran on a plain ring");
+  char buf[8];
+
+  // A slot cancels a read waiting in the kernel.
+  test_pipe p1;
+  stream_file f1(ctx, p1.take_read());
+  asio::cancellation_signal sig;
+  io_result r1;
+  f1.async_read_some(asio::buffer(buf), asio::bind_cancellation_slot(sig.slot(), recording_handler(r1)));
+  ctx.run_for(settle);
+  sig.emit(cancellation_type::terminal);
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(r1.calls == 1);
+  BOOST_TEST(r1.ec == asio::error::operation_aborted);
+
+  // cancel(), close() and destruction abort theirs; several at once (more
+  // than a tiny ring's SQ).
+  test_pipe p2, p3, p4;
+  stream_file f2(ctx, p2.take_read());
+  stream_file f3(ctx, p3.take_read());
+  auto f4 = std::make_unique<stream_file>(ctx, p4.take_read());
+  io_result r2[3], r3[3], r4[3];
+  char bufs[9][4];
+  for (int i = 0; i < 3; ++i)
+  {
+    f2.async_read_some(asio::buffer(bufs[i]), recording_handler(r2[i]));
+    f3.async_read_some(asio::buffer(bufs[3 + i]), recording_handler(r3[i]));
+    f4->async_read_some(asio::buffer(bufs[6 + i]), recording_handler(r4[i]));
+  }
+  ctx.restart();
+  ctx.run_for(settle);
+  f2.cancel();
+  f3.close();
+  f4.reset();
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  for (int i = 0; i < 3; ++i)
+  {
+    BOOST_TEST(r2[i].ec == asio::error::operation_aborted);
+    BOOST_TEST(r3[i].ec == asio::error::operation_aborted);
+    BOOST_TEST(r4[i].ec == asio::error::operation_aborted);
+    BOOST_TEST(r2[i].calls + r3[i].calls + r4[i].calls == 3);
+  }
+
+  // The ring still reads afterwards.
+  p2.put("fine", 4);
+  io_result r5;
+  f2.async_read_some(asio::buffer(buf), recording_handler(r5));
+  ctx.restart();
+  ctx.run_for(hang_guard);
+  BOOST_TEST(!r5.ec);
+  BOOST_TEST(std::string(buf, r5.n) == "fine");
+}
+
 // ---------------------------------------------------------------------------
 // Threads
 

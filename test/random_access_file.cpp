@@ -608,6 +608,8 @@ struct random_io_config
   int threads;       // threads calling run()
   unsigned entries;  // ring SQ entries (4: the SQ is full most of the time)
   int concurrency;   // operations in flight
+  bool sqpoll = false;
+  bool single_issuer = false;
 };
 
 std::ostream& operator<<(std::ostream& os, const random_io_config& c)
@@ -620,6 +622,8 @@ const random_io_config random_io_configs[] = {
     {"three_threads_default_ring", 3, 256, 64},
     {"one_thread_tiny_ring", 1, 4, 48},
     {"two_threads_tiny_ring", 2, 4, 300},
+    {"sqpoll_ring", 2, 256, 64, true, false},
+    {"single_issuer_ring", 1, 256, 64, false, true},
 };
 
 // Runs ops (each started by start(i, done)) with at most `concurrency` in
@@ -659,6 +663,8 @@ BOOST_DATA_TEST_CASE(concurrent_random_writes_and_reads_verify_every_byte,
   constexpr std::uint64_t file_size = 8 << 20;
   asio_uring::ring_options opts;
   opts.entries = cfg.entries;
+  opts.sqpoll = cfg.sqpoll;
+  opts.single_issuer = cfg.single_issuer;
   asio_uring::io_context ctx(opts, cfg.threads);
   temp_file tf;
   random_access_file f(ctx, tf.path(), file_base::read_write);
