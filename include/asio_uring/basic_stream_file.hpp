@@ -12,6 +12,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 
+#include <cerrno>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -169,8 +170,7 @@ public:
     }
     if (!this->impl_.seekable())
     {
-      ec = boost::system::errc::make_error_code(
-          boost::system::errc::invalid_seek);
+      ec.assign(ESPIPE, boost::system::system_category());
       return 0;
     }
     std::uint64_t& pos = *this->impl_.position();
