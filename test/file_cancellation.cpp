@@ -847,4 +847,34 @@ BOOST_AUTO_TEST_CASE(slot_emitted_from_initiating_thread_while_ring_busy)
   runner.join();
 }
 
+BOOST_AUTO_TEST_CASE(cancel_and_close_from_foreign_thread_while_ring_waits)
+{
+  // The run() thread waits in the kernel; another thread cancels or closes
+  // (the object is not otherwise shared). Each must get the ring promptly.
+  asio_uring::io_context ctx;
+  auto guard = asio::make_work_guard(ctx);
+  std::thread runner([&] { ctx.run_for(hang_guard); });
+  for (int round = 0; round < 50; ++round)
+  {
+    test_pipe p;
+    stream_file f(ctx, p.take_read());
+    char buf[4];
+    std::promise<error_code> done;
+    f.async_read_some(asio::buffer(buf),
+        [&](error_code ec, std::size_t) { done.set_value(ec); });
+    if (round % 2)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (round % 3 == 0)
+      f.close();
+    else
+      f.cancel();
+    auto fut = done.get_future();
+    BOOST_TEST_INFO("round " << round);
+    BOOST_REQUIRE(fut.wait_for(hang_guard) == std::future_status::ready);
+    BOOST_TEST(fut.get() == asio::error::operation_aborted);
+  }
+  guard.reset();
+  runner.join();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
