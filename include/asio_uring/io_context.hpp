@@ -52,6 +52,10 @@ bool is_supported(boost::system::error_code& ec) noexcept;
  * A concurrency_hint of 1 promises that only one thread runs the context at
  * a time, which lets handlers posted from inside the loop skip a lock.
  *
+ * An exception thrown by a handler propagates out of the run(), run_one(),
+ * poll() or poll_one() call that invoked it; the context is not stopped,
+ * and the call may be made again to continue.
+ *
  * Boost.Asio objects that are not replaced by asio_uring (signal_set,
  * resolver, ...) also work with this context's executor: Boost.Asio then
  * gives them an internal scheduler thread of their own.
@@ -389,7 +393,9 @@ public:
   }
 
   /// Runs f: at once when blocking.possibly and called from inside the
-  /// context's run loop, otherwise queued to run later.
+  /// context's run loop, otherwise queued to run later. An exception from f
+  /// run at once does not unwind the caller: the loop rethrows it when the
+  /// current handler returns (two or more: boost::asio::multiple_exceptions).
   template <typename Function>
   void execute(Function&& f) const;
 
