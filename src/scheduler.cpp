@@ -550,11 +550,15 @@ void scheduler::run_ring_turn(bool block,
     }
   }
 
-  // Operations queued while the ring was busy, or when the SQ was full.
+  // Operations queued while the ring was busy, or when the SQ was full. The
+  // flag keeps turns with nothing queued off the mutex: a push made after
+  // this check is either seen by the next turn or interrupts this one.
   op_queue<uring_op> queued;
+  if (has_pending_.load(std::memory_order_acquire))
   {
     std::lock_guard<std::mutex> lock(mutex_);
     queued.push(pending_);
+    has_pending_.store(false, std::memory_order_relaxed);
   }
   while (uring_op* op = queued.front())
   {
@@ -568,6 +572,7 @@ void scheduler::run_ring_turn(bool block,
     block = false;
     std::lock_guard<std::mutex> lock(mutex_);
     pending_.push_front(queued);
+    has_pending_.store(true, std::memory_order_release);
   }
   if (!wakeup_armed_ && !shutting_down_.load(std::memory_order_relaxed))
     arm_wakeup();
@@ -578,15 +583,22 @@ void scheduler::run_ring_turn(bool block,
   long long timeout_ns = -1;
   if (block)
   {
-    // Waits are capped so that clocks that jump (system_clock) are rechecked.
-    long long max_ns = 300'000'000'000LL;
+    // No deadline and no timer: wait without a timeout, which keeps the
+    // enter off the kernel's slower extended-argument path.
+    constexpr long long none = std::numeric_limits<long long>::max();
+    long long max_ns = none;
     if (deadline)
     {
       auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
           *deadline - std::chrono::steady_clock::now()).count();
-      max_ns = left < 0 ? 0 : (left < max_ns ? left : max_ns);
+      max_ns = left < 0 ? 0 : left;
     }
-    timeout_ns = timer_wait_ns(max_ns);
+    if (has_timer_queues_.load(std::memory_order_relaxed))
+      max_ns = timer_wait_ns(max_ns);
+    // Timed waits are capped so that clocks that jump (system_clock) are
+    // rechecked.
+    constexpr long long cap = 300'000'000'000LL;
+    timeout_ns = max_ns == none ? -1 : (max_ns < cap ? max_ns : cap);
     if (timeout_ns == 0)
       block = false;
   }
@@ -903,6 +915,7 @@ void scheduler::start_op(uring_op* op)
   // ring thread prepares op on its next turn.
   std::unique_lock<std::mutex> lock(mutex_);
   pending_.push(op);
+  has_pending_.store(true, std::memory_order_release);
   if (!task_interrupted_)
   {
     task_interrupted_ = true;
@@ -927,6 +940,7 @@ void scheduler::restart_op(uring_op* op)
   }
   std::unique_lock<std::mutex> lock(mutex_);
   pending_.push(op);
+  has_pending_.store(true, std::memory_order_release);
   if (!task_interrupted_)
   {
     task_interrupted_ = true;

@@ -190,6 +190,7 @@ private:
   std::condition_variable wakeup_;         // idle threads wait here
   op_queue<operation> op_queue_;           // ready operations (and task_op)
   op_queue<uring_op> pending_;             // ops waiting for an SQE
+  std::atomic<bool> has_pending_{false};   // pending_ may be non-empty
   timer_queue_base* timer_queues_ = nullptr;
   std::size_t idle_threads_ = 0;           // threads waiting on wakeup_
   bool stopped_ = false;
