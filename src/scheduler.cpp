@@ -205,6 +205,74 @@ struct scheduler::work_cleanup
   thread_info& info;
 };
 
+// Owns the batch of a batched run: takes the shared queue at the start and
+// gives back, in order and ahead of anything posted since, whatever has not
+// run when the call ends (normally, by stop(), or by an exception).
+struct scheduler::batch_scope
+{
+  batch_scope(scheduler& s, thread_info& i, op_queue<operation>& b)
+    : owner(s), info(i), batch(b)
+  {
+    std::lock_guard<std::mutex> lock(owner.mutex_);
+    batch.push(owner.op_queue_);
+    owner.shared_ready_.store(false, std::memory_order_relaxed);
+    info.batch = &batch;
+  }
+
+  ~batch_scope()
+  {
+    info.batch = nullptr;
+    batch.push(info.private_queue);
+    std::lock_guard<std::mutex> lock(owner.mutex_);
+    owner.op_queue_.push_front(batch);
+  }
+
+  scheduler& owner;
+  thread_info& info;
+  op_queue<operation>& batch;
+};
+
+struct scheduler::batched_task_cleanup
+{
+  ~batched_task_cleanup()
+  {
+    if (info.private_work > 0)
+      owner.outstanding_work_.fetch_add(info.private_work,
+          std::memory_order_relaxed);
+    info.private_work = 0;
+    batch.push(info.private_queue);
+    batch.push(&owner.task_operation_);
+    if (blocked)
+    {
+      std::lock_guard<std::mutex> lock(owner.mutex_);
+      owner.task_interrupted_ = true;
+    }
+  }
+
+  scheduler& owner;
+  thread_info& info;
+  op_queue<operation>& batch;
+  bool blocked;
+};
+
+struct scheduler::batched_work_cleanup
+{
+  ~batched_work_cleanup()
+  {
+    if (info.private_work > 1)
+      owner.outstanding_work_.fetch_add(info.private_work - 1,
+          std::memory_order_relaxed);
+    else if (info.private_work < 1)
+      owner.work_finished();
+    info.private_work = 0;
+    batch.push(info.private_queue);
+  }
+
+  scheduler& owner;
+  thread_info& info;
+  op_queue<operation>& batch;
+};
+
 scheduler::scheduler(const ring_options& options, int concurrency_hint)
   : concurrency_hint_(concurrency_hint),
     one_thread_(concurrency_hint == 1)
@@ -357,14 +425,107 @@ std::size_t scheduler::run(boost::system::error_code& ec)
     stop();
     return 0;
   }
+  thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
+  if (one_thread_ && !outer)
+    return run_batched(this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
+  adopt_enclosing_queue(outer);
   std::size_t n = 0;
   for (; do_run_one(lock, this_thread, false, nullptr); relock(lock))
     if (n != (std::numeric_limits<std::size_t>::max)())
       ++n;
   return n;
+}
+
+std::size_t scheduler::run_batched(thread_info& this_thread)
+{
+  op_queue<operation> batch;
+  batch_scope scope(*this, this_thread, batch);
+  std::size_t n = 0;
+  while (!stopped_.load(std::memory_order_acquire))
+  {
+    operation* o = batch.front();
+    if (!o)
+    {
+      // Only when something took the task away (a nested call that ended
+      // by an exception, say): take the shared queue, or wait for it.
+      std::unique_lock<std::mutex> lock(mutex_);
+      batch.push(op_queue_);
+      shared_ready_.store(false, std::memory_order_relaxed);
+      if (batch.empty() && !stopped_)
+      {
+        ++idle_threads_;
+        wakeup_.wait(lock);
+        --idle_threads_;
+      }
+      continue;
+    }
+    batch.pop();
+
+    if (o == &task_operation_)
+    {
+      if (shared_ready_.load(std::memory_order_acquire))
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        batch.push(op_queue_);
+        shared_ready_.store(false, std::memory_order_relaxed);
+      }
+      bool block = batch.empty();
+      if (!block && !ring_busy_.load(std::memory_order_acquire)
+          && !has_pending_.load(std::memory_order_acquire)
+          && !has_timer_queues_.load(std::memory_order_acquire))
+      {
+        // Handlers are ready and the ring has nothing that could complete:
+        // skip the turn (a post-only loop then runs like Boost.Asio's).
+        batch.push(&task_operation_);
+        continue;
+      }
+      if (block)
+      {
+        // About to sleep in the kernel: from here on, posts from other
+        // threads must interrupt the ring (task_interrupted_ = false).
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!op_queue_.empty() || stopped_)
+        {
+          batch.push(op_queue_);
+          shared_ready_.store(false, std::memory_order_relaxed);
+          block = false;
+        }
+        else
+          task_interrupted_ = false;
+      }
+      batched_task_cleanup on_exit{*this, this_thread, batch, block};
+      run_ring_turn(block, nullptr, this_thread.private_queue);
+    }
+    else
+    {
+      {
+        batched_work_cleanup on_exit{*this, this_thread, batch};
+        o->complete(*this);
+      }
+      if (this_thread.pending_exceptions > 0)
+        rethrow_pending_exception(this_thread);
+      if (n != (std::numeric_limits<std::size_t>::max)())
+        ++n;
+    }
+  }
+  return n;
+}
+
+void scheduler::adopt_enclosing_queue(thread_info* outer)
+{
+  // Called with mutex_ held.
+  if (!outer)
+    return;
+  if (outer->batch)
+  {
+    op_queue_.push_front(*outer->batch);
+    shared_ready_.store(true, std::memory_order_relaxed);
+  }
+  if (one_thread_)
+    op_queue_.push(outer->private_queue);
 }
 
 std::size_t scheduler::run_one(boost::system::error_code& ec)
@@ -375,9 +536,11 @@ std::size_t scheduler::run_one(boost::system::error_code& ec)
     stop();
     return 0;
   }
+  thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
+  adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, false, nullptr);
 }
 
@@ -391,9 +554,11 @@ std::size_t scheduler::run_one_until(
     stop();
     return 0;
   }
+  thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
+  adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, false, &deadline);
 }
 
@@ -405,14 +570,13 @@ std::size_t scheduler::poll(boost::system::error_code& ec)
     stop();
     return 0;
   }
-  thread_info* outer = one_thread_ ? scheduler::this_thread() : nullptr;
+  thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
   // Nested in a handler: what that handler posted is on its thread-private
   // queue, and must be visible to this poll too (as in Boost.Asio).
-  if (outer)
-    op_queue_.push(outer->private_queue);
+  adopt_enclosing_queue(outer);
   std::size_t n = 0;
   for (; do_run_one(lock, this_thread, true, nullptr); relock(lock))
     if (n != (std::numeric_limits<std::size_t>::max)())
@@ -428,12 +592,11 @@ std::size_t scheduler::poll_one(boost::system::error_code& ec)
     stop();
     return 0;
   }
-  thread_info* outer = one_thread_ ? scheduler::this_thread() : nullptr;
+  thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
   std::unique_lock<std::mutex> lock(mutex_);
-  if (outer)
-    op_queue_.push(outer->private_queue);
+  adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, true, nullptr);
 }
 
@@ -454,6 +617,15 @@ std::size_t scheduler::do_run_one(std::unique_lock<std::mutex>& lock,
 
       if (o == &task_operation_)
       {
+        if (more_handlers && !ring_busy_.load(std::memory_order_acquire)
+            && !has_pending_.load(std::memory_order_acquire)
+            && !has_timer_queues_.load(std::memory_order_acquire))
+        {
+          // Handlers are ready and the ring has nothing that could
+          // complete: skip the turn.
+          op_queue_.push(&task_operation_);
+          continue;
+        }
         if (ran_turn && !more_handlers)
         {
           // One turn found nothing to run.
@@ -612,6 +784,10 @@ void scheduler::run_ring_turn(bool block,
         "asio_uring: io_uring_enter");
   }
   reap_all(ops);
+  // Nothing submitted is outstanding (the wakeup read aside): until an SQE
+  // is prepared again, a turn that would not block has nothing to do.
+  if (inflight_ == 0 && ring_.sq_pending() == 0)
+    ring_busy_.store(false, std::memory_order_relaxed);
   unlock_ring();
 
   // The unlocked check keeps timer-free loops off the mutex. A queue added
@@ -708,11 +884,13 @@ bool scheduler::try_prepare(uring_op* op)
   }
   op->cqes_outstanding_ = static_cast<std::uint8_t>(needed);
   ++inflight_;
+  ring_busy_.store(true, std::memory_order_relaxed);
   return true;
 }
 
 io_uring_sqe* scheduler::get_sqe_forcibly()
 {
+  ring_busy_.store(true, std::memory_order_relaxed);
   for (;;)
   {
     if (io_uring_sqe* sqe = ring_.get_sqe())
@@ -860,6 +1038,7 @@ void scheduler::post_immediate_completion(operation* op, bool is_continuation)
   work_started();
   std::unique_lock<std::mutex> lock(mutex_);
   op_queue_.push(op);
+  shared_ready_.store(true, std::memory_order_release);
   wake_one_thread_and_unlock(lock);
 }
 
@@ -875,6 +1054,7 @@ void scheduler::post_deferred_completion(operation* op)
   }
   std::unique_lock<std::mutex> lock(mutex_);
   op_queue_.push(op);
+  shared_ready_.store(true, std::memory_order_release);
   wake_one_thread_and_unlock(lock);
 }
 
@@ -892,6 +1072,7 @@ void scheduler::post_deferred_completions(op_queue<operation>& ops)
   }
   std::unique_lock<std::mutex> lock(mutex_);
   op_queue_.push(ops);
+  shared_ready_.store(true, std::memory_order_release);
   wake_one_thread_and_unlock(lock);
 }
 

@@ -32,6 +32,7 @@ struct thread_info
   scheduler* owner = nullptr;
   thread_info* next = nullptr;
   op_queue<operation> private_queue;  // completions posted by this thread
+  op_queue<operation>* batch = nullptr;  // run() with hint 1: ready queue
   long private_work = 0;              // work started on this thread, unmerged
   std::exception_ptr pending_exception;  // from a function run inline
   int pending_exceptions = 0;            // 0, 1, or 2 for "several"
@@ -135,6 +136,9 @@ public:
 private:
   struct task_cleanup;
   struct work_cleanup;
+  struct batch_scope;
+  struct batched_task_cleanup;
+  struct batched_work_cleanup;
 
   // Marker in op_queue_: whoever pops it runs the next ring turn.
   class task_op : public operation
@@ -150,6 +154,12 @@ private:
   // Destroys every queued operation and done, until no destructor queues
   // another.
   void destroy_queued(op_queue<operation>& done);
+  // run() with concurrency hint 1: ready operations live in a queue the
+  // thread owns, so handlers run without taking the mutex.
+  std::size_t run_batched(thread_info& this_thread);
+  // A nested run/poll call takes over what the enclosing call of this
+  // thread holds (its batch), so that it can see the task and the handlers.
+  void adopt_enclosing_queue(thread_info* outer);
   std::size_t do_run_one(std::unique_lock<std::mutex>& lock,
       thread_info& this_thread, bool poll,
       const std::chrono::steady_clock::time_point* deadline);
@@ -193,7 +203,9 @@ private:
   std::atomic<bool> has_pending_{false};   // pending_ may be non-empty
   timer_queue_base* timer_queues_ = nullptr;
   std::size_t idle_threads_ = 0;           // threads waiting on wakeup_
-  bool stopped_ = false;
+  std::atomic<bool> stopped_{false};       // read unlocked by run_batched
+  std::atomic<bool> shared_ready_{false};  // op_queue_ got operations from
+                                           // outside a batched run
   bool shutdown_ = false;
   bool task_interrupted_ = true;           // ring turn won't block
   std::atomic<bool> shutting_down_{false}; // shutdown_, readable unlocked
@@ -210,6 +222,7 @@ private:
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
   bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
   std::size_t inflight_ = 0;               // ring ops awaiting their CQE
+  std::atomic<bool> ring_busy_{true};      // SQEs or ops may be outstanding
   std::vector<bool> buffer_slots_;         // fixed-buffer table slots in use
 };
 
