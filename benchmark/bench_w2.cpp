@@ -13,6 +13,10 @@
 //   BM_W2[D]_asio_uring/N        one asio_uring::random_access_file per
 //                                file, default io_context, one thread
 //   BM_W2[D]_asio_uring_hint1/N  the same with io_context(1)
+//   BM_W2_asio_uring_typed/N     the same as BM_W2_asio_uring with files of
+//                                basic_random_access_file<io_context::
+//                                executor_type> (no type-erased executor
+//                                in each operation); a diagnostic
 //   BM_W2[D]_raw_liburing/N      one ring (N entries, asio_uring's default
 //                                setup flags), N reads in flight, reap
 //                                every CQE available and resubmit
@@ -46,7 +50,8 @@
 
 namespace {
 
-template <bool Direct>
+template <bool Direct,
+    typename File = asio_uring::random_access_file>
 void w2_asio_uring(benchmark::State& state, asio_uring::io_context& ctx)
 {
   asio_uring::file_base::flags flags = asio_uring::file_base::read_only;
@@ -54,9 +59,8 @@ void w2_asio_uring(benchmark::State& state, asio_uring::io_context& ctx)
     flags |= asio_uring::file_base::direct;
   asio_uring::aligned_buffer memory(
       static_cast<std::size_t>(state.range(0)) * w2::block_size);
-  w2::random_read_run<asio_uring::random_access_file>(state, ctx, flags,
-      Direct, static_cast<unsigned char*>(memory.data()),
-      bench::context_enter_count());
+  w2::random_read_run<File>(state, ctx, flags, Direct,
+      static_cast<unsigned char*>(memory.data()), bench::context_enter_count());
 }
 
 template <bool Direct>
@@ -71,6 +75,13 @@ void BM_W2_asio_uring_hint1(benchmark::State& state)
 {
   asio_uring::io_context ctx(1);
   w2_asio_uring<Direct>(state, ctx);
+}
+
+void BM_W2_asio_uring_typed(benchmark::State& state)
+{
+  asio_uring::io_context ctx;
+  w2_asio_uring<false, asio_uring::basic_random_access_file<
+      asio_uring::io_context::executor_type>>(state, ctx);
 }
 
 // N reads in flight on one plain ring: slot s reads file s % files; each
@@ -320,6 +331,7 @@ BENCHMARK(BM_W2_asio_uring<false>)->Name("BM_W2_asio_uring")
     ->Apply(concurrency_args);
 BENCHMARK(BM_W2_asio_uring_hint1<false>)->Name("BM_W2_asio_uring_hint1")
     ->Apply(concurrency_args);
+BENCHMARK(BM_W2_asio_uring_typed)->Apply(concurrency_args);
 BENCHMARK(BM_W2_raw_liburing<false>)->Name("BM_W2_raw_liburing")
     ->Apply(concurrency_args);
 BENCHMARK(BM_W2_pread<false>)->Name("BM_W2_pread")->Iterations(1)

@@ -12,19 +12,19 @@
 # round; page-cached runs re-read their files right before measuring,
 # O_DIRECT runs bypass the cache; tables give medians over the rounds with
 # min-max, and ratios computed within each round. W2: 4 files x 256 MiB
-# (generated once in $TMPDIR or /tmp), --w2-reads (200000) timed reads per
-# page-cached run and --w2-direct-reads (40000) per O_DIRECT run, at
+# (generated once in $TMPDIR or /tmp), --w2-reads (400000) timed reads per
+# page-cached run and --w2-direct-reads (80000) per O_DIRECT run, at
 # N = 8, 32 and 512. W1: bench_w1's 1 GiB file (page-cached) and the first
 # W2 file (O_DIRECT), 32 KiB blocks, --min-time (0.5 s) per run. Defaults:
-# 5 rounds, about 6 minutes on this 2-core machine. Then one more run of
+# 7 rounds, about 7 minutes on this 2-core machine. Then one more run of
 # the main W2 variants under perf stat counts system calls per read.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rounds=5
+rounds=7
 only=all
-w2_reads=200000
-w2_direct_reads=40000
+w2_reads=400000
+w2_direct_reads=80000
 min_time=0.5
 size_mib=1024
 build_dir=$repo/build-bench2
@@ -113,6 +113,9 @@ if [ "$only" != w1 ]; then
       )
     done
     variants+=("bench_w2 BM_${d}_pread")
+  done
+  for n in 8 32 512; do
+    variants+=("bench_w2 BM_W2_asio_uring_typed $n")
   done
   variants+=("bench_w2 BM_W2_mmap" "bench_w2 BM_W2_mmap_populate")
 fi

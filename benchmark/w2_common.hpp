@@ -117,11 +117,42 @@ inline std::uint64_t blocks_per_file()
   return (opts().file_mib << 20) / block_size;
 }
 
+// The byte offsets every variant reads, in order: read i goes to file
+// i % files (the asynchronous variants bind each of their N slots to a
+// file instead, see random_reads in w2_workload.hpp) at offsets()[i].
+// Uniformly random block-aligned offsets from a fixed seed, so every
+// variant and every run reads the same sequence.
+inline const std::vector<std::uint64_t>& offsets()
+{
+  static const std::vector<std::uint64_t> table = []
+  {
+    std::vector<std::uint64_t> t(1u << 20);
+    std::uint64_t state = 0x2545F4914F6CDD1Dull;
+    const std::uint64_t blocks = blocks_per_file();
+    for (std::uint64_t& o : t)
+    {
+      state ^= state << 13;
+      state ^= state >> 7;
+      state ^= state << 17;
+      o = (state % blocks) * block_size;
+    }
+    return t;
+  }();
+  return table;
+}
+
+inline std::uint64_t offset_at(std::size_t i)
+{
+  const std::vector<std::uint64_t>& t = offsets();
+  return t[i & (t.size() - 1)];
+}
+
 // Makes sure every W2 file exists with the right size (generating the
 // missing ones), and when warm is set reads each of them whole with
 // read(2) so that they are page-cached right before a measured run.
 inline void prepare_files(bool warm)
 {
+  (void)offsets();  // built here, not inside the first (warm-up) run
   for (unsigned i = 0; i < opts().files; ++i)
   {
     const std::string path = file_path(i);
@@ -152,36 +183,6 @@ inline void close_files(const std::vector<int>& fds)
 {
   for (int fd : fds)
     ::close(fd);
-}
-
-// The byte offsets every variant reads, in order: read i goes to file
-// i % files (the asynchronous variants bind each of their N slots to a
-// file instead, see random_reads in w2_workload.hpp) at offsets()[i].
-// Uniformly random block-aligned offsets from a fixed seed, so every
-// variant and every run reads the same sequence.
-inline const std::vector<std::uint64_t>& offsets()
-{
-  static const std::vector<std::uint64_t> table = []
-  {
-    std::vector<std::uint64_t> t(1u << 20);
-    std::uint64_t state = 0x2545F4914F6CDD1Dull;
-    const std::uint64_t blocks = blocks_per_file();
-    for (std::uint64_t& o : t)
-    {
-      state ^= state << 13;
-      state ^= state >> 7;
-      state ^= state << 17;
-      o = (state % blocks) * block_size;
-    }
-    return t;
-  }();
-  return table;
-}
-
-inline std::uint64_t offset_at(std::size_t i)
-{
-  const std::vector<std::uint64_t>& t = offsets();
-  return t[i & (t.size() - 1)];
 }
 
 using clock = std::chrono::steady_clock;
