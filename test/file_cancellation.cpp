@@ -231,8 +231,9 @@ BOOST_AUTO_TEST_CASE(slot_emitted_after_completion_is_harmless)
   ctx.run_for(hang_guard);
   BOOST_TEST(r.calls == 1);
   BOOST_TEST(!r.ec);
-  // The operation is gone: its slot handler must be too.
-  BOOST_TEST(!sig.slot().has_handler());
+  // The operation is gone. Its slot handler stays installed (as Boost.Asio's
+  // do; clearing it from the completing thread raced with emit), but an
+  // emit now reaches nothing.
   sig.emit(cancellation_type::terminal);
   ctx.restart();
   BOOST_TEST(ctx.poll() == 0u);

@@ -150,7 +150,8 @@ public:
 
     auto slot = boost::asio::get_associated_cancellation_slot(o->handler());
     if (slot.is_connected())
-      slot.template emplace<cancel_handler>(scheduler_, queue_, o);
+      o->gate_ = &slot.template emplace<cancel_handler>(scheduler_, queue_, o)
+                      .gate_;
 
     impl.might_have_pending_waits = true;
     try
@@ -173,13 +174,13 @@ private:
   static constexpr long long max_sleep_ns = 300'000'000'000LL;
 
   // Per-operation cancellation: terminal, partial and total all cancel just
-  // this wait. Lives in the handler's slot; the op clears the slot before
-  // it is freed, so op_ is valid whenever this runs.
+  // this wait. Lives in the handler's slot; the op closes the gate before it
+  // is freed (see cancellation_gate), so no emit reaches a freed op.
   class cancel_handler
   {
   public:
     cancel_handler(scheduler& s, queue_type& q, wait_op* op) noexcept
-      : s_(s), q_(q), op_(op)
+      : s_(s), q_(q), gate_(op)
     {
     }
 
@@ -188,13 +189,14 @@ private:
       using boost::asio::cancellation_type;
       if ((type & (cancellation_type::terminal | cancellation_type::partial
                 | cancellation_type::total)) != cancellation_type::none)
-        s_.cancel_timer_op(q_, op_);
+        gate_.with_op([this](void* op) {
+          s_.cancel_timer_op(q_, static_cast<wait_op*>(op));
+        });
     }
 
-  private:
     scheduler& s_;
     queue_type& q_;
-    wait_op* op_;
+    cancellation_gate gate_;
   };
 
   void shutdown() override

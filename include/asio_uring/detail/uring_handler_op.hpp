@@ -3,6 +3,7 @@
 // freeing itself before invoking the handler.
 #pragma once
 
+#include <asio_uring/detail/cancellation_gate.hpp>
 #include <asio_uring/detail/handler_alloc.hpp>
 #include <asio_uring/detail/handler_work.hpp>
 #include <asio_uring/detail/scheduler.hpp>
@@ -41,26 +42,27 @@ public:
   {
     auto slot = boost::asio::get_associated_cancellation_slot(handler_);
     if (slot.is_connected())
-      slot.template emplace<cancel_handler>(s, this);
+      gate_ = &slot.template emplace<cancel_handler>(s, this).gate_;
   }
 
 private:
   class cancel_handler
   {
   public:
-    cancel_handler(scheduler& s, uring_op* op) noexcept : s_(s), op_(op) {}
+    cancel_handler(scheduler& s, uring_op* op) noexcept : s_(s), gate_(op) {}
 
     void operator()(boost::asio::cancellation_type_t type)
     {
       using boost::asio::cancellation_type;
       if ((type & (cancellation_type::terminal | cancellation_type::partial
                 | cancellation_type::total)) != cancellation_type::none)
-        s_.cancel_op(op_);
+        gate_.with_op([this](void* op) {
+          s_.cancel_op(static_cast<uring_op*>(op));
+        });
     }
 
-  private:
     scheduler& s_;
-    uring_op* op_;
+    cancellation_gate gate_;  // closed by the op as it completes
   };
 
   static void do_complete(scheduler* owner, operation* base)
@@ -72,10 +74,9 @@ private:
       return;
     }
 
-    // The slot's handler points at this op: disconnect before freeing.
-    auto slot = boost::asio::get_associated_cancellation_slot(o->handler_);
-    if (slot.is_connected())
-      slot.clear();
+    // From here no emit reaches this op, whichever thread emits.
+    if (o->gate_)
+      o->gate_->close();
 
     using allocator_type = boost::asio::associated_allocator_t<Handler>;
     allocator_type alloc(boost::asio::get_associated_allocator(o->handler_));
@@ -95,6 +96,7 @@ private:
 
   Handler handler_;
   handler_work<Handler, IoExecutor> work_;
+  cancellation_gate* gate_ = nullptr;  // in the slot's handler, if connected
 };
 
 // Allocates the operation with the handler's allocator and starts it.

@@ -3,6 +3,7 @@
 // operation by the run loop. No ring SQE is involved.
 #pragma once
 
+#include <asio_uring/detail/cancellation_gate.hpp>
 #include <asio_uring/detail/handler_alloc.hpp>
 #include <asio_uring/detail/handler_work.hpp>
 #include <asio_uring/detail/operation.hpp>
@@ -23,6 +24,9 @@ class wait_op : public operation
 public:
   // Success when the deadline passed, operation_aborted when cancelled.
   boost::system::error_code ec_;
+  // In the handler's cancellation slot, if connected; closed as the wait
+  // completes.
+  cancellation_gate* gate_ = nullptr;
 
 protected:
   explicit wait_op(func_type complete) noexcept : operation(complete) {}
@@ -55,11 +59,9 @@ private:
   {
     wait_handler* o = static_cast<wait_handler*>(base);
 
-    // A connected slot holds a cancellation handler that points at this op:
-    // disconnect it before the memory goes.
-    auto slot = boost::asio::get_associated_cancellation_slot(o->handler_);
-    if (slot.is_connected())
-      slot.clear();
+    // From here no emit reaches this op, whichever thread emits.
+    if (o->gate_)
+      o->gate_->close();
 
     using allocator_type = boost::asio::associated_allocator_t<Handler>;
     allocator_type alloc(boost::asio::get_associated_allocator(o->handler_));
