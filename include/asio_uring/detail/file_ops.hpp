@@ -5,12 +5,14 @@
 #include <asio_uring/detail/core/ring.hpp>
 #include <asio_uring/detail/iovecs.hpp>
 #include <asio_uring/detail/operation.hpp>
+#include <asio_uring/detail/retrying_op.hpp>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cerrno>
+#include <poll.h>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -48,7 +50,7 @@ inline void advance_after_write(std::uint64_t& position, int fd,
 // in this op; the memory they point at belongs to the caller, who keeps it
 // alive until the handler runs (Asio's buffer contract).
 template <typename MutableBufferSequence>
-class read_op_base : public uring_op
+class read_op_base : public retrying_op
 {
 public:
   // fixed_index: the fixed-buffer table slot of a registered buffer
@@ -56,7 +58,7 @@ public:
   read_op_base(func_type complete, int fd, std::uint64_t offset,
       const MutableBufferSequence& buffers, stream_position position,
       int fixed_index = -1)
-    : uring_op(complete, &read_op_base::do_prepare, fd),
+    : retrying_op(complete, &read_op_base::do_prepare, fd, POLLIN, false),
       offset_(offset), bufs_(buffers), position_(std::move(position)),
       fixed_index_(fixed_index)
   {
@@ -65,6 +67,8 @@ public:
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     read_op_base* o = static_cast<read_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
     if (o->fixed_index_ >= 0)
       core::prep_read_fixed(sqe, o->fd_, o->bufs_.data()[0].iov_base,
           static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
@@ -78,10 +82,9 @@ public:
           o->offset_, o->user_data());
   }
 
-  bool should_retry() const noexcept
-  {
-    return result_ == -EINTR || result_ == -EAGAIN;
-  }
+  // EAGAIN (a non-blocking pipe or FIFO): poll, then retry. EINTR goes to
+  // the handler.
+  bool should_retry() noexcept { return retry_or_poll(); }
 
   std::tuple<boost::system::error_code, std::size_t> completion_args()
   {
@@ -105,14 +108,14 @@ private:
 
 // IORING_OP_WRITE / WRITEV at an explicit offset (or current_position).
 template <typename ConstBufferSequence>
-class write_op_base : public uring_op
+class write_op_base : public retrying_op
 {
 public:
   // fixed_index: as for read_op_base (IORING_OP_WRITE_FIXED).
   write_op_base(func_type complete, int fd, std::uint64_t offset,
       const ConstBufferSequence& buffers, stream_position position,
       int fixed_index = -1)
-    : uring_op(complete, &write_op_base::do_prepare, fd),
+    : retrying_op(complete, &write_op_base::do_prepare, fd, POLLOUT, false),
       offset_(offset), bufs_(buffers), position_(std::move(position)),
       fixed_index_(fixed_index)
   {
@@ -121,6 +124,8 @@ public:
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     write_op_base* o = static_cast<write_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
     if (o->fixed_index_ >= 0)
       core::prep_write_fixed(sqe, o->fd_, o->bufs_.data()[0].iov_base,
           static_cast<unsigned>(o->bufs_.data()[0].iov_len), o->offset_,
@@ -134,10 +139,9 @@ public:
           o->offset_, o->user_data());
   }
 
-  bool should_retry() const noexcept
-  {
-    return result_ == -EINTR || result_ == -EAGAIN;
-  }
+  // EAGAIN (a non-blocking pipe or FIFO): poll, then retry. EINTR goes to
+  // the handler.
+  bool should_retry() noexcept { return retry_or_poll(); }
 
   std::tuple<boost::system::error_code, std::size_t> completion_args()
   {

@@ -5,6 +5,7 @@
 
 #include <asio_uring/detail/core/ring.hpp>
 #include <asio_uring/detail/file_ops.hpp>
+#include <asio_uring/detail/retrying_op.hpp>
 #include <asio_uring/detail/iovecs.hpp>
 #include <asio_uring/detail/operation.hpp>
 #include <asio_uring/detail/socket_ops.hpp>
@@ -25,52 +26,6 @@
 
 namespace asio_uring::detail {
 
-// Retry rules shared by every operation below. A descriptor with O_NONBLOCK
-// can make the kernel answer -EAGAIN instead of waiting; the operation then
-// submits a one-shot poll for poll_mask_ and, once it fires, itself again.
-// It never resubmits without waiting, so it cannot spin.
-class retrying_socket_op : public uring_op
-{
-protected:
-  retrying_socket_op(func_type complete, prepare_type prepare, int fd,
-      unsigned poll_mask) noexcept
-    : uring_op(complete, prepare, fd), poll_mask_(poll_mask)
-  {
-  }
-
-  // In do_prepare: prepares the poll instead of the operation when one is
-  // due, and returns true.
-  bool prepare_poll(io_uring_sqe* sqe) noexcept
-  {
-    if (!polling_)
-      return false;
-    core::prep_poll_add(sqe, fd_, poll_mask_, user_data());
-    return true;
-  }
-
-  // After a CQE: true to resubmit (EINTR, EAGAIN -> poll, poll fired ->
-  // operation). A failed or cancelled poll completes with its error.
-  bool retry_or_poll() noexcept
-  {
-    if (polling_)
-    {
-      polling_ = false;
-      return result_ >= 0 || result_ == -EINTR;
-    }
-    if (result_ == -EINTR)
-      return true;
-    if (result_ == -EAGAIN || result_ == -EWOULDBLOCK)
-    {
-      polling_ = true;
-      return true;
-    }
-    return false;
-  }
-
-  bool polling_ = false;  // the next SQE is the readiness poll
-  unsigned poll_mask_;    // POLLIN or POLLOUT
-};
-
 // Interprets a transfer's result: 0 bytes read from a stream into non-empty
 // buffers is end of stream.
 inline std::tuple<boost::system::error_code, std::size_t> transfer_result(
@@ -87,12 +42,12 @@ inline std::tuple<boost::system::error_code, std::size_t> transfer_result(
 // Lifetime: the iovecs and the msghdr live in this op; the memory they
 // point at is the caller's until the handler runs (Asio's buffer contract).
 template <typename MutableBufferSequence>
-class recv_op_base : public retrying_socket_op
+class recv_op_base : public retrying_op
 {
 public:
   recv_op_base(func_type complete, int fd, const MutableBufferSequence& buffers,
       int flags, bool stream)
-    : retrying_socket_op(complete, &recv_op_base::do_prepare, fd, POLLIN),
+    : retrying_op(complete, &recv_op_base::do_prepare, fd, POLLIN),
       bufs_(buffers), flags_(flags), stream_(stream)
   {
   }
@@ -134,12 +89,12 @@ private:
 // IORING_OP_SEND / SENDMSG, always with MSG_NOSIGNAL: a reset peer is
 // EPIPE for the handler, never a SIGPIPE for the process.
 template <typename ConstBufferSequence>
-class send_op_base : public retrying_socket_op
+class send_op_base : public retrying_op
 {
 public:
   send_op_base(func_type complete, int fd, const ConstBufferSequence& buffers,
       int flags, bool stream)
-    : retrying_socket_op(complete, &send_op_base::do_prepare, fd, POLLOUT),
+    : retrying_op(complete, &send_op_base::do_prepare, fd, POLLOUT),
       bufs_(buffers), flags_(flags | MSG_NOSIGNAL)
   {
     (void)stream;
@@ -181,12 +136,12 @@ private:
 // IORING_OP_READ / READV at the descriptor's own position (pipes,
 // terminals, character devices). A read of 0 bytes is end of stream.
 template <typename MutableBufferSequence>
-class descriptor_read_op_base : public retrying_socket_op
+class descriptor_read_op_base : public retrying_op
 {
 public:
   descriptor_read_op_base(func_type complete, int fd,
       const MutableBufferSequence& buffers)
-    : retrying_socket_op(complete, &descriptor_read_op_base::do_prepare, fd,
+    : retrying_op(complete, &descriptor_read_op_base::do_prepare, fd,
           POLLIN),
       bufs_(buffers)
   {
@@ -220,12 +175,12 @@ private:
 
 // IORING_OP_WRITE / WRITEV at the descriptor's own position.
 template <typename ConstBufferSequence>
-class descriptor_write_op_base : public retrying_socket_op
+class descriptor_write_op_base : public retrying_op
 {
 public:
   descriptor_write_op_base(func_type complete, int fd,
       const ConstBufferSequence& buffers)
-    : retrying_socket_op(complete, &descriptor_write_op_base::do_prepare, fd,
+    : retrying_op(complete, &descriptor_write_op_base::do_prepare, fd,
           POLLOUT),
       bufs_(buffers)
   {
@@ -346,11 +301,11 @@ private:
 // length live in this op. The accepted descriptor belongs to the op until
 // take_descriptor(); an op destroyed without completing (context shutdown)
 // closes it, so no descriptor leaks.
-class accept_op_common : public retrying_socket_op
+class accept_op_common : public retrying_op
 {
 public:
   accept_op_common(func_type complete, int fd, bool enable_connection_aborted)
-    : retrying_socket_op(complete, &accept_op_common::do_prepare, fd, POLLIN),
+    : retrying_op(complete, &accept_op_common::do_prepare, fd, POLLIN),
       enable_connection_aborted_(enable_connection_aborted)
   {
     result_ = -ECANCELED;  // no descriptor until a CQE says otherwise
