@@ -875,6 +875,10 @@ bool scheduler::try_prepare(uring_op* op)
   }
   op->timed_out_ = false;
   op->prepare(sqe);
+  if (has_fixed_files_ && op->fd_ >= 0
+      && static_cast<std::size_t>(op->fd_) < fixed_slot_of_fd_.size()
+      && fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)] >= 0)
+    core::use_fixed_file(sqe, fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)]);
   if (linked)
   {
     core::set_link(sqe);
@@ -1244,13 +1248,88 @@ void scheduler::close_fd(int fd, boost::system::error_code& ec)
   {
     // The ring thread cancels, then closes, in submission order.
     cancel_fd(fd);
+    unregister_fd(fd);
     start_request(ring_request_op::close_fd, static_cast<std::uint64_t>(fd));
     return;
   }
   cancel_fd(fd);
+  // The number may be reused as soon as it is closed: forget its slot.
+  unregister_fd(fd);
   // Linux releases the descriptor even when close reports EINTR.
   if (::close(fd) != 0 && errno != EINTR)
     ec.assign(errno, boost::system::system_category());
+}
+
+int scheduler::register_fd(int fd)
+{
+  if (fd < 0)
+    return -EBADF;
+  if (!can_enter())
+    return -EEXIST;
+  lock_ring();
+  const std::size_t f = static_cast<std::size_t>(fd);
+  if (f < fixed_slot_of_fd_.size() && fixed_slot_of_fd_[f] >= 0)
+  {
+    unlock_ring();
+    return 0;
+  }
+  if (file_slots_.empty())
+  {
+    if (int r = ring_.register_file_table(1024); r < 0)
+    {
+      unlock_ring();
+      return r;
+    }
+    file_slots_.assign(1024, false);
+  }
+  unsigned slot = 0;
+  while (slot < file_slots_.size() && file_slots_[slot])
+    ++slot;
+  if (slot == file_slots_.size())
+  {
+    unlock_ring();
+    return -ENOSPC;
+  }
+  int r = ring_.update_file(slot, fd);
+  if (r == 0)
+  {
+    file_slots_[slot] = true;
+    if (fixed_slot_of_fd_.size() <= f)
+      fixed_slot_of_fd_.resize(f + 1, -1);
+    fixed_slot_of_fd_[f] = static_cast<int>(slot);
+    has_fixed_files_ = true;
+  }
+  unlock_ring();
+  return r;
+}
+
+void scheduler::unregister_fd(int fd)
+{
+  if (fd < 0 || shutting_down_.load(std::memory_order_acquire))
+    return;
+  lock_ring();
+  const std::size_t f = static_cast<std::size_t>(fd);
+  if (f < fixed_slot_of_fd_.size() && fixed_slot_of_fd_[f] >= 0)
+  {
+    const int slot = fixed_slot_of_fd_[f];
+    fixed_slot_of_fd_[f] = -1;
+    // Only an issuer may update a single-issuer ring; elsewhere the slot
+    // keeps its file reference until the ring is destroyed.
+    if (can_enter() && ring_.update_file(static_cast<unsigned>(slot), -1) == 0)
+      file_slots_[static_cast<std::size_t>(slot)] = false;
+  }
+  unlock_ring();
+}
+
+bool scheduler::is_registered_fd(int fd)
+{
+  if (fd < 0)
+    return false;
+  lock_ring();
+  const std::size_t f = static_cast<std::size_t>(fd);
+  bool registered = f < fixed_slot_of_fd_.size() && fixed_slot_of_fd_[f] >= 0;
+  unlock_ring();
+  return registered;
 }
 
 int scheduler::register_buffers(const ::iovec* iov, unsigned n)

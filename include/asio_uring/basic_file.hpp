@@ -337,6 +337,34 @@ public:
     detail::descriptor_ops::sync_data(impl_.fd(), ec);
   }
 
+  /// Registers the descriptor in the ring's fixed-file table (an
+  /// asio_uring extension).
+  /**
+   * Operations started afterwards name the table slot (IOSQE_FIXED_FILE),
+   * which saves the kernel a file lookup per operation; worth it for
+   * long-lived descriptors with many operations. close(), release() and
+   * destruction unregister it. Throws on failure (for instance ENOSPC when
+   * the table's 1024 slots are taken).
+   */
+  void register_descriptor()
+  {
+    boost::system::error_code ec;
+    register_descriptor(ec);
+    boost::asio::detail::throw_error(ec, "register_descriptor");
+  }
+
+  /// Registers the descriptor in the ring's fixed-file table.
+  void register_descriptor(boost::system::error_code& ec)
+  {
+    impl_.register_descriptor(ec);
+  }
+
+  /// Whether the descriptor is registered in the ring's fixed-file table.
+  bool is_descriptor_registered() const
+  {
+    return impl_.is_descriptor_registered();
+  }
+
   /// @name Asynchronous metadata operations (asio_uring extensions)
   /// Each goes through the ring; none blocks the calling thread. The handler
   /// is never invoked from within the initiating function. A closed file

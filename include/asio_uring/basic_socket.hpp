@@ -231,6 +231,34 @@ public:
   /// Gets the native socket representation.
   native_handle_type native_handle() { return impl_.fd(); }
 
+  /// Registers the descriptor in the ring's fixed-file table (an
+  /// asio_uring extension).
+  /**
+   * Operations started afterwards name the table slot (IOSQE_FIXED_FILE),
+   * which saves the kernel a file lookup per operation; worth it for
+   * long-lived descriptors with many operations. close(), release() and
+   * destruction unregister it. Throws on failure (for instance ENOSPC when
+   * the table's 1024 slots are taken).
+   */
+  void register_descriptor()
+  {
+    boost::system::error_code ec;
+    register_descriptor(ec);
+    boost::asio::detail::throw_error(ec, "register_descriptor");
+  }
+
+  /// Registers the descriptor in the ring's fixed-file table.
+  void register_descriptor(boost::system::error_code& ec)
+  {
+    impl_.register_descriptor(ec);
+  }
+
+  /// Whether the descriptor is registered in the ring's fixed-file table.
+  bool is_descriptor_registered() const
+  {
+    return impl_.is_descriptor_registered();
+  }
+
   /// Cancels all asynchronous operations on the socket: their handlers get
   /// error::operation_aborted (or their result, when the kernel won).
   void cancel()

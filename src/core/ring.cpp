@@ -245,6 +245,17 @@ int ring::update_buffers(unsigned offset, const ::iovec* iov,
   return ret < 0 ? ret : 0;
 }
 
+int ring::register_file_table(unsigned nr) noexcept
+{
+  return ::io_uring_register_files_sparse(ring_.get(), nr);
+}
+
+int ring::update_file(unsigned index, int fd) noexcept
+{
+  int ret = ::io_uring_register_files_update(ring_.get(), index, &fd, 1);
+  return ret < 0 ? ret : 0;
+}
+
 bool ring::supports(int opcode) const noexcept
 {
   return opcode >= 0 && unsigned(opcode) < supported_ops_count_
@@ -381,6 +392,12 @@ void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
   sqe->fd = fd;
   sqe->off = length;
   sqe->user_data = user_data;
+}
+
+void use_fixed_file(io_uring_sqe* sqe, int index) noexcept
+{
+  sqe->fd = index;
+  sqe->flags |= IOSQE_FIXED_FILE;
 }
 
 void set_link(io_uring_sqe* sqe) noexcept

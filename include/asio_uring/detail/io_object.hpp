@@ -116,6 +116,26 @@ public:
 
   const stream_position& position() const noexcept { return position_; }
 
+  // Registers the descriptor in the ring's fixed-file table.
+  void register_descriptor(boost::system::error_code& ec)
+  {
+    if (fd_ < 0)
+    {
+      ec = boost::asio::error::bad_descriptor;
+      return;
+    }
+    int r = scheduler_->register_fd(fd_);
+    if (r < 0)
+      ec.assign(-r, boost::system::system_category());
+    else
+      ec.clear();
+  }
+
+  bool is_descriptor_registered() const
+  {
+    return fd_ >= 0 && scheduler_->is_registered_fd(fd_);
+  }
+
   void cancel(boost::system::error_code& ec)
   {
     if (fd_ < 0)
@@ -150,6 +170,7 @@ public:
       return -1;
     }
     scheduler_->cancel_fd(fd_);
+    scheduler_->unregister_fd(fd_);
     if (stream_ && seekable_ && position_)
       (void)::lseek(fd_, static_cast<off_t>(*position_), SEEK_SET);
     position_.reset();

@@ -109,6 +109,17 @@ public:
   // Releases table slots [first, first + n).
   void unregister_buffers(int first, unsigned n);
 
+  // Registers fd in the ring's fixed-file table (created on first use):
+  // operations on fd then name the slot (IOSQE_FIXED_FILE), which saves the
+  // kernel a file lookup per operation. Returns 0 or -errno (-EEXIST: not
+  // the issuer of a single-issuer ring; -ENOSPC: table full).
+  int register_fd(int fd);
+  // Removes fd from the table (no-op when not registered). Operations
+  // already submitted keep their own reference to the file.
+  void unregister_fd(int fd);
+  // Whether fd is registered.
+  bool is_registered_fd(int fd);
+
   // Timer queues (one per clock type) register themselves here.
   void add_timer_queue(timer_queue_base& q);
   void remove_timer_queue(timer_queue_base& q);
@@ -224,6 +235,9 @@ private:
   std::size_t inflight_ = 0;               // ring ops awaiting their CQE
   std::atomic<bool> ring_busy_{true};      // SQEs or ops may be outstanding
   std::vector<bool> buffer_slots_;         // fixed-buffer table slots in use
+  std::vector<int> fixed_slot_of_fd_;      // fd -> fixed-file slot, or -1
+  std::vector<bool> file_slots_;           // fixed-file table slots in use
+  bool has_fixed_files_ = false;           // fixed_slot_of_fd_ has entries
 };
 
 // Reserved user_data tags (never operation addresses).

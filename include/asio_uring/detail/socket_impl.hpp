@@ -135,6 +135,13 @@ public:
 
   void cancel(boost::system::error_code& ec) { io_.cancel(ec); }
 
+  void register_descriptor(boost::system::error_code& ec)
+  {
+    io_.register_descriptor(ec);
+  }
+
+  bool is_descriptor_registered() const { return io_.is_descriptor_registered(); }
+
   template <typename SettableSocketOption>
   void set_option(const SettableSocketOption& option,
       boost::system::error_code& ec)

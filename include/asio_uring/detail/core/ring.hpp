@@ -118,6 +118,12 @@ public:
   // no request uses it any more.
   int update_buffers(unsigned offset, const ::iovec* iov, unsigned n) noexcept;
 
+  // Creates an empty (sparse) fixed-file table of nr slots (5.19).
+  int register_file_table(unsigned nr) noexcept;
+  // Puts fd in table slot index (fd -1 clears the slot). The table keeps its
+  // own reference to the open file.
+  int update_file(unsigned index, int fd) noexcept;
+
   // Whether the kernel supports the opcode (from IORING_REGISTER_PROBE).
   bool supports(int opcode) const noexcept;
 
@@ -187,6 +193,9 @@ void prep_fallocate(io_uring_sqe* sqe, int fd, int mode,
 void prep_ftruncate(io_uring_sqe* sqe, int fd, std::uint64_t length,
     std::uint64_t user_data) noexcept;
 inline constexpr int op_ftruncate = 55;
+// Makes a prepared SQE name fixed-file slot index instead of its fd
+// (IOSQE_FIXED_FILE). Lifetime: the slot must stay filled until the CQE.
+void use_fixed_file(io_uring_sqe* sqe, int index) noexcept;
 // Links the next SQE to this one (IOSQE_IO_LINK).
 void set_link(io_uring_sqe* sqe) noexcept;
 // A timeout for the SQE linked before it (IORING_OP_LINK_TIMEOUT, 5.5).
