@@ -17,6 +17,10 @@
 //                                basic_random_access_file<io_context::
 //                                executor_type> (no type-erased executor
 //                                in each operation); a diagnostic
+//   BM_W2_asio_uring_ring1024/N  BM_W2_asio_uring with ring_options::entries
+//                                1024 (default 256: at N = 512 the SQ fills
+//                                up within one batch of handlers); a
+//                                diagnostic, not in run_w2_benchmarks.sh
 //   BM_W2[D]_raw_liburing/N      one ring (N entries, asio_uring's default
 //                                setup flags), N reads in flight, reap
 //                                every CQE available and resubmit
@@ -82,6 +86,14 @@ void BM_W2_asio_uring_typed(benchmark::State& state)
   asio_uring::io_context ctx;
   w2_asio_uring<false, asio_uring::basic_random_access_file<
       asio_uring::io_context::executor_type>>(state, ctx);
+}
+
+void BM_W2_asio_uring_ring1024(benchmark::State& state)
+{
+  asio_uring::ring_options options;
+  options.entries = 1024;
+  asio_uring::io_context ctx(options);
+  w2_asio_uring<false>(state, ctx);
 }
 
 // N reads in flight on one plain ring: slot s reads file s % files; each
@@ -332,6 +344,7 @@ BENCHMARK(BM_W2_asio_uring<false>)->Name("BM_W2_asio_uring")
 BENCHMARK(BM_W2_asio_uring_hint1<false>)->Name("BM_W2_asio_uring_hint1")
     ->Apply(concurrency_args);
 BENCHMARK(BM_W2_asio_uring_typed)->Apply(concurrency_args);
+BENCHMARK(BM_W2_asio_uring_ring1024)->Apply(concurrency_args);
 BENCHMARK(BM_W2_raw_liburing<false>)->Name("BM_W2_raw_liburing")
     ->Apply(concurrency_args);
 BENCHMARK(BM_W2_pread<false>)->Name("BM_W2_pread")->Iterations(1)

@@ -134,7 +134,7 @@ def w1_table(runs, rows, qd1, qd4, pool):
     return "\n".join(out)
 
 
-def w2_table(runs, prefix, threads):
+def w2_table(runs, prefix, asynchronous, threads):
     field = "items_per_second"
     out = [
         "| N | variant | reads/s median | min-max | vs raw | vs Boost.Asio (epoll) "
@@ -163,7 +163,7 @@ def w2_table(runs, prefix, threads):
 
     for n in CONCURRENCY:
         raw = (f"{prefix}_raw_liburing", n)
-        for name, label in W2_ASYNC:
+        for name, label in asynchronous:
             out.append(row(n, (f"{prefix}_{name}", n), label, raw,
                            (f"{prefix}_boost_uring", n),
                            (f"{prefix}_boost_uring_noepoll", n)))
@@ -280,11 +280,13 @@ def main():
                               "BM_W1D_raw_liburing_qd4", "BM_W1D_thread_pool"))
     if any(k[0].startswith("BM_W2") for k in runs):
         parts.append("\n#### W2, page-cached (4 x 256 MiB, random 4 KiB reads)\n")
-        parts.append(w2_table(runs, "BM_W2", W2_THREADS))
+        parts.append(w2_table(runs, "BM_W2", W2_ASYNC, W2_THREADS))
         parts.append("\nThe threaded rows (2 threads, so 2 reads in flight whatever N) "
                      "are compared with raw liburing at N = 32.")
         parts.append("\n#### W2, O_DIRECT\n")
-        parts.append(w2_table(runs, "BM_W2D", W2_THREADS[:1]))
+        parts.append(w2_table(runs, "BM_W2D",
+                              [v for v in W2_ASYNC if v[0] != "asio_uring_typed"],
+                              W2_THREADS[:1]))
     parts.append("\n#### Targets\n")
     parts.append(targets(runs))
     sys_table = syscall_table(d)
