@@ -1088,6 +1088,21 @@ void scheduler::start_op(uring_op* op)
     return;
   }
   work_started();
+  submit_or_queue(op);
+}
+
+void scheduler::restart_op(uring_op* op)
+{
+  // Compensates for the work the completion path is about to finish.
+  if (thread_info* info = this_thread())
+    ++info->private_work;
+  else
+    work_started();
+  submit_or_queue(op);
+}
+
+void scheduler::submit_or_queue(uring_op* op)
+{
   if (ring_mutex_.try_lock())
   {
     // Not reentrant by design: operations start outside ring turns.
@@ -1098,31 +1113,6 @@ void scheduler::start_op(uring_op* op)
   }
   // The ring is busy (another thread waits in it) or the SQ is full: the
   // ring thread prepares op on its next turn.
-  std::unique_lock<std::mutex> lock(mutex_);
-  pending_.push(op);
-  has_pending_.store(true, std::memory_order_release);
-  if (!task_interrupted_)
-  {
-    task_interrupted_ = true;
-    lock.unlock();
-    interrupt_ring();
-  }
-}
-
-void scheduler::restart_op(uring_op* op)
-{
-  // Compensates for the work the completion path is about to finish.
-  if (thread_info* info = this_thread())
-    ++info->private_work;
-  else
-    work_started();
-  if (ring_mutex_.try_lock())
-  {
-    bool prepared = try_prepare(op);
-    ring_mutex_.unlock();
-    if (prepared)
-      return;
-  }
   std::unique_lock<std::mutex> lock(mutex_);
   pending_.push(op);
   has_pending_.store(true, std::memory_order_release);

@@ -179,6 +179,9 @@ private:
   void run_ring_turn(bool block,
       const std::chrono::steady_clock::time_point* deadline,
       op_queue<operation>& ops);
+  // Prepares op's SQE now if the ring is free, else queues it for the ring
+  // thread (interrupting a blocking turn).
+  void submit_or_queue(uring_op* op);
   // With the ring held: prepares op's SQE, flushing a full SQ once; false if
   // the SQ is still full.
   bool try_prepare(uring_op* op);
