@@ -194,7 +194,8 @@ inline std::uint64_t elapsed_ns(clock::time_point from, clock::time_point to)
 }
 
 // Latencies in nanoseconds, HdrHistogram-style: exact below 128 ns, then
-// 64 linear buckets per power of two (at most 1/64 relative error).
+// 64 linear buckets per power of two (a bucket is at most 1/64 of its
+// values wide; percentiles are reported at a bucket's middle).
 // record() never allocates.
 class latency_histogram
 {
