@@ -600,7 +600,7 @@ BOOST_AUTO_TEST_CASE(strand_emits_racing_completions_on_other_threads)
 
 BOOST_AUTO_TEST_CASE(strand_emit_racing_file_read_completion_on_other_thread)
 {
-  constexpr std::size_t iterations = 30000;
+  constexpr std::size_t iterations = 100000;
   const auto data = asio_uring_test::random_bytes(4096, 48);
   temp_file file(data);
   asio_uring::io_context ctx(2);
@@ -641,7 +641,7 @@ BOOST_AUTO_TEST_CASE(strand_emit_racing_file_read_completion_on_other_thread)
 
 BOOST_AUTO_TEST_CASE(strand_emit_racing_timer_expiry_on_other_thread)
 {
-  constexpr std::size_t iterations = 30000;
+  constexpr std::size_t iterations = 100000;
   asio_uring::io_context ctx(2);
   auto strand = net::make_strand(ctx);
   asio_uring::steady_timer t(strand);
