@@ -20,7 +20,7 @@ struct ring_options
   /// Submission queue entries (rounded up to a power of two by the kernel).
   /// More operations than this may be in flight: the excess waits in user
   /// space and is submitted on the next loop turn.
-  unsigned entries = 256;
+  unsigned entries = 1024;
 
   /// Completion queue entries; 0 selects four times #entries.
   unsigned cq_entries = 0;

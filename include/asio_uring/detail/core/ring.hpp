@@ -21,7 +21,7 @@ namespace asio_uring::detail::core {
 // (fallback), except those the caller marked as required.
 struct ring_config
 {
-  unsigned entries = 256;        // SQ entries (rounded up to a power of two)
+  unsigned entries = 1024;       // SQ entries (rounded up to a power of two)
   unsigned cq_entries = 0;       // 0: four times entries
   bool sqpoll = false;           // IORING_SETUP_SQPOLL (kernel thread polls)
   unsigned sqpoll_idle_ms = 1000;
