@@ -485,7 +485,11 @@ BOOST_AUTO_TEST_CASE(composed_read_truncated_midway_ends_with_eof_and_prefix)
   BOOST_TEST(std::equal(buf.begin(), buf.begin() + cut, data.begin()));
 }
 
-BOOST_AUTO_TEST_CASE(reads_racing_repeated_truncation_return_only_original_bytes)
+// The kernel does not order a read against a concurrent truncate: a read
+// that saw the old size may copy pages the truncate already dropped, which
+// read as zeros. So the bytes returned are the original ones or, from a page
+// boundary on, zeros; anything else (the 0xEE fill included) is corruption.
+BOOST_AUTO_TEST_CASE(reads_racing_repeated_truncation_return_original_bytes_or_zeros)
 {
   constexpr std::size_t size = 1 << 20, reads = 2000;
   const auto data = asio_uring_test::random_bytes(size, 27);
@@ -500,7 +504,7 @@ BOOST_AUTO_TEST_CASE(reads_racing_repeated_truncation_return_only_original_bytes
   std::vector<job> jobs(reads);
   for (auto& j : jobs)
   {
-    j.buf.resize(1 + gen() % 16384);
+    j.buf.assign(1 + gen() % 16384, 0xEE);  // bytes never written stand out
     j.offset = gen() % size;
   }
   std::atomic<bool> done{false};
@@ -522,22 +526,37 @@ BOOST_AUTO_TEST_CASE(reads_racing_repeated_truncation_return_only_original_bytes
     done = true;
     cutter.join();
   }
-  std::size_t bad = 0, full = 0, cut_short = 0;
+  std::size_t bad = 0, full = 0, cut_short = 0, zero_tail = 0;
   for (const auto& j : jobs)
   {
+    std::size_t first = 0;  // the first byte that differs from the original
+    while (first < j.o.n && j.buf[first] == data[j.offset + first])
+      ++first;
+    // Zeros, from a page the truncate dropped (its sizes are page-aligned).
+    const bool zeros_after = std::all_of(
+        j.buf.begin() + static_cast<long>(first),
+        j.buf.begin() + static_cast<long>(j.o.n),
+        [](unsigned char c) { return c == 0; })
+        && (first == j.o.n || (j.offset + first) % 4096 == 0);
     if (j.o.calls != 1 || j.o.n > j.buf.size()
         || (j.o.ec && j.o.ec != net::error::eof)
-        || (!j.o.ec && j.o.n != j.buf.size())
-        || !std::equal(j.buf.begin(), j.buf.begin() + static_cast<long>(j.o.n),
-            data.begin() + static_cast<long>(j.offset)))
-      ++bad;
+        || (!j.o.ec && j.o.n != j.buf.size()) || !zeros_after)
+    {
+      if (++bad <= 3)
+        BOOST_TEST_MESSAGE("offset " << j.offset << " size " << j.buf.size()
+            << ": " << j.o.calls << " calls, " << j.o.ec.message() << ", "
+            << j.o.n << " bytes, first difference at " << first);
+    }
+    else if (first < j.o.n)
+      ++zero_tail;
     else if (j.o.ec)
       ++cut_short;
     else
       ++full;
   }
   BOOST_TEST_MESSAGE(full << " full reads, " << cut_short
-      << " cut short by truncation");
+      << " cut short by truncation, " << zero_tail
+      << " with zeros where the truncate raced the copy");
   BOOST_TEST(bad == 0u);
 }
 
