@@ -809,7 +809,9 @@ void scheduler::reap_all(op_queue<operation>& ops)
     unsigned n = ring_.reap(batch, 64);
     for (unsigned i = 0; i < n; ++i)
       handle_completion(batch[i], ops);
-    if (n < 64)
+    // After a CQ overflow the kernel refills the CQ from its backlog one
+    // CQ's worth per flush: keep reaping while it holds some back.
+    if (n == 0 || (n < 64 && !ring_.cq_overflow_pending()))
       break;
   }
 }

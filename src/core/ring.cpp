@@ -267,6 +267,11 @@ bool ring::is_single_issuer() const noexcept
   return (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0;
 }
 
+bool ring::cq_overflow_pending() const noexcept
+{
+  return (IO_URING_READ_ONCE(*ring_->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
+}
+
 bool ring::is_sqpoll() const noexcept
 {
   return (setup_flags_ & IORING_SETUP_SQPOLL) != 0;

@@ -124,6 +124,9 @@ public:
   // own reference to the open file.
   int update_file(unsigned index, int fd) noexcept;
 
+  // Whether the kernel holds completions back because the CQ overflowed.
+  bool cq_overflow_pending() const noexcept;
+
   // Whether the kernel supports the opcode (from IORING_REGISTER_PROBE).
   bool supports(int opcode) const noexcept;
 
