@@ -114,6 +114,17 @@ public:
     position_ = std::make_shared<std::uint64_t>(pos > 0 ? std::uint64_t(pos) : 0);
   }
 
+  // Takes ownership of a descriptor that has no file position (a socket or
+  // a descriptor object): no lseek and no position block, which keeps both
+  // off the accept path.
+  void assign_unpositioned(int fd, int flags)
+  {
+    fd_ = fd;
+    flags_ = flags;
+    seekable_ = false;
+    position_.reset();
+  }
+
   const stream_position& position() const noexcept { return position_; }
 
   // Registers the descriptor in the ring's fixed-file table.

@@ -103,7 +103,7 @@ public:
   // or accept4).
   void adopt(const Protocol& protocol, int fd, unsigned extra_state) noexcept
   {
-    io_.assign(fd, 0);
+    io_.assign_unpositioned(fd, 0);
     protocol_.emplace(protocol);
     state_ = extra_state
         | (protocol.type() == SOCK_STREAM ? socket_ops::stream_oriented : 0u);
