@@ -395,7 +395,18 @@ int main(int argc, char* argv[])
     const unsigned short port =
         static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 0);
     const std::string docroot = argc > 2 ? argv[2] : "";
+#ifdef HTTP_SERVER_BOOST_ASIO
     net::io_context ctx(1);
+#else
+    // One thread runs this server: the ring can be set up for a single
+    // issuer (IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN), which lets the
+    // kernel skip its cross-thread locking and run socket completions in
+    // batches when the loop enters. Set HTTP_SERVER_SHARED_RING=1 to compare
+    // with the default ring set-up (any thread may run the context).
+    net::ring_options options;
+    options.single_issuer = std::getenv("HTTP_SERVER_SHARED_RING") == nullptr;
+    net::io_context ctx(options, 1);
+#endif
     tcp::acceptor acceptor(ctx, tcp::endpoint(tcp::v4(), port));
     std::function<void()> do_accept = [&] {
       acceptor.async_accept([&](boost::system::error_code ec, tcp::socket s) {
