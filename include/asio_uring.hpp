@@ -28,6 +28,7 @@
 #include <asio_uring/posix/stream_descriptor.hpp>
 #include <asio_uring/random_access_file.hpp>
 #include <asio_uring/ring_options.hpp>
+#include <asio_uring/send_file.hpp>
 #include <asio_uring/steady_timer.hpp>
 #include <asio_uring/stream_file.hpp>
 #include <asio_uring/system_timer.hpp>

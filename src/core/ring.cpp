@@ -475,6 +475,15 @@ void prep_connect(io_uring_sqe* sqe, int fd, const ::sockaddr* addr,
   sqe->user_data = user_data;
 }
 
+void prep_splice(io_uring_sqe* sqe, int fd_in, std::int64_t off_in,
+    int fd_out, std::int64_t off_out, unsigned len, unsigned splice_flags,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len,
+      splice_flags);
+  sqe->user_data = user_data;
+}
+
 void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
     std::uint64_t user_data) noexcept
 {

@@ -225,6 +225,12 @@ void prep_accept(io_uring_sqe* sqe, int fd, ::sockaddr* addr,
     unsigned* addrlen, int flags, std::uint64_t user_data) noexcept;
 void prep_connect(io_uring_sqe* sqe, int fd, const ::sockaddr* addr,
     unsigned addrlen, std::uint64_t user_data) noexcept;
+// IORING_OP_SPLICE: moves len bytes from fd_in (at off_in, or -1 for a
+// pipe) to fd_out (at off_out, or -1). One side must be a pipe. The kernel
+// runs it from its own async workers (splice cannot be issued non-blocking).
+void prep_splice(io_uring_sqe* sqe, int fd_in, std::int64_t off_in,
+    int fd_out, std::int64_t off_out, unsigned len, unsigned splice_flags,
+    std::uint64_t user_data) noexcept;
 // One-shot IORING_OP_POLL_ADD for poll_mask (POLLIN, POLLOUT, POLLPRI).
 void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
     std::uint64_t user_data) noexcept;

@@ -1,0 +1,408 @@
+// asio_uring::async_send_file: file-to-socket splice through a pipe.
+#include <asio_uring/send_file.hpp>  // first: the header is self-contained
+
+#include <asio_uring.hpp>
+
+#include "tcp_test_util.hpp"
+#include "test_util.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace {
+
+using asio_uring::ip::tcp;
+using asio_uring_test::connected_pair;
+using asio_uring_test::random_bytes;
+using asio_uring_test::temp_file;
+using namespace std::chrono_literals;
+
+struct result
+{
+  int calls = 0;
+  boost::system::error_code ec;
+  std::size_t n = 0;
+};
+
+auto record(result& r)
+{
+  return [&r](boost::system::error_code ec, std::size_t n) {
+    ++r.calls;
+    r.ec = ec;
+    r.n = n;
+  };
+}
+
+// Reads from s until EOF into out (the peer of the sending socket).
+void read_to_eof(tcp::socket& s, std::vector<unsigned char>& out,
+    boost::system::error_code& final_ec)
+{
+  auto buf = std::make_shared<std::vector<unsigned char>>(65536);
+  s.async_read_some(boost::asio::buffer(*buf),
+      [&s, &out, &final_ec, buf](boost::system::error_code ec, std::size_t n) {
+        out.insert(out.end(), buf->begin(), buf->begin() + n);
+        if (ec)
+        {
+          final_ec = ec;
+          return;
+        }
+        read_to_eof(s, out, final_ec);
+      });
+}
+
+// Sends file[offset, offset + size) and returns what the peer received.
+struct transfer
+{
+  result r;
+  std::vector<unsigned char> received;
+  boost::system::error_code reader_ec;
+};
+
+transfer send_and_receive(const std::vector<unsigned char>& contents,
+    std::uint64_t offset, std::size_t size)
+{
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  transfer t;
+  asio_uring::async_send_file(a, file, offset, size,
+      [&](boost::system::error_code ec, std::size_t n) {
+        record(t.r)(ec, n);
+        a.shutdown(tcp::socket::shutdown_send);
+      });
+  read_to_eof(b, t.received, t.reader_ec);
+  ctx.run_for(60s);
+  return t;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(send_file)
+
+BOOST_AUTO_TEST_CASE(sends_a_whole_file_byte_for_byte)
+{
+  // Larger than the pipe (1 MiB at most): several fill/drain rounds.
+  const auto contents = random_bytes(5 * 1024 * 1024 + 123, 7);
+  transfer t = send_and_receive(contents, 0, contents.size());
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST(!t.r.ec, t.r.ec.message());
+  BOOST_TEST(t.r.n == contents.size());
+  BOOST_TEST((t.reader_ec == boost::asio::error::eof));
+  BOOST_TEST((t.received == contents));
+}
+
+BOOST_AUTO_TEST_CASE(sends_a_range_from_an_offset)
+{
+  const auto contents = random_bytes(300000, 8);
+  transfer t = send_and_receive(contents, 4097, 200000);
+  BOOST_TEST(!t.r.ec, t.r.ec.message());
+  BOOST_TEST(t.r.n == 200000u);
+  std::vector<unsigned char> expected(contents.begin() + 4097,
+      contents.begin() + 4097 + 200000);
+  BOOST_TEST((t.received == expected));
+}
+
+BOOST_AUTO_TEST_CASE(file_shorter_than_size_sends_the_rest_then_reports_eof)
+{
+  const auto contents = random_bytes(100000, 9);
+  transfer t = send_and_receive(contents, 90000, 50000);
+  BOOST_TEST((t.r.ec == boost::asio::error::eof), t.r.ec.message());
+  BOOST_TEST(t.r.n == 10000u);
+  std::vector<unsigned char> expected(contents.begin() + 90000,
+      contents.end());
+  BOOST_TEST((t.received == expected));
+}
+
+BOOST_AUTO_TEST_CASE(offset_past_the_end_reports_eof_with_nothing_sent)
+{
+  const auto contents = random_bytes(1000, 10);
+  transfer t = send_and_receive(contents, 5000, 10);
+  BOOST_TEST((t.r.ec == boost::asio::error::eof), t.r.ec.message());
+  BOOST_TEST(t.r.n == 0u);
+  BOOST_TEST(t.received.empty());
+}
+
+BOOST_AUTO_TEST_CASE(zero_size_completes_with_zero_never_inline)
+{
+  const auto contents = random_bytes(1000, 11);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  result r;
+  asio_uring::async_send_file(a, file, 0, 0, record(r));
+  BOOST_TEST(r.calls == 0);  // not inside the initiating function
+  ctx.run_for(10s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST(!r.ec);
+  BOOST_TEST(r.n == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(closed_socket_or_file_reports_bad_descriptor)
+{
+  const auto contents = random_bytes(1000, 12);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  asio_uring::random_access_file closed_file(ctx);
+  auto [a, b] = connected_pair(ctx);
+  tcp::socket closed_socket(ctx);
+
+  result r1, r2;
+  asio_uring::async_send_file(closed_socket, file, 0, 10, record(r1));
+  asio_uring::async_send_file(a, closed_file, 0, 10, record(r2));
+  BOOST_TEST(r1.calls + r2.calls == 0);
+  ctx.run_for(10s);
+  BOOST_TEST(r1.calls == 1);
+  BOOST_TEST((r1.ec == boost::asio::error::bad_descriptor), r1.ec.message());
+  BOOST_TEST(r2.calls == 1);
+  BOOST_TEST((r2.ec == boost::asio::error::bad_descriptor), r2.ec.message());
+}
+
+BOOST_AUTO_TEST_CASE(write_only_file_reports_bad_descriptor)
+{
+  const auto contents = random_bytes(1000, 13);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::write_only);
+  auto [a, b] = connected_pair(ctx);
+  result r;
+  asio_uring::async_send_file(a, file, 0, 1000, record(r));
+  ctx.run_for(10s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::bad_descriptor), r.ec.message());
+  BOOST_TEST(r.n == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(peer_gone_reports_a_socket_error_without_sigpipe)
+{
+  const auto contents = random_bytes(8 * 1024 * 1024, 14);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  b.set_option(boost::asio::socket_base::linger(true, 0));
+  b.close();  // reset: the sender gets ECONNRESET or EPIPE
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
+  ctx.run_for(30s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::connection_reset
+                 || r.ec == boost::asio::error::broken_pipe),
+      r.ec.message());
+  BOOST_TEST(r.n < contents.size());
+}
+
+BOOST_AUTO_TEST_CASE(terminal_cancellation_aborts_a_blocked_transfer)
+{
+  // The peer never reads: once the socket buffers are full the splice to
+  // the socket blocks in the kernel until it is cancelled.
+  const auto contents = random_bytes(32 * 1024 * 1024, 15);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  boost::asio::cancellation_signal signal;
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(),
+      boost::asio::bind_cancellation_slot(signal.slot(), record(r)));
+  asio_uring::steady_timer t(ctx, 200ms);
+  t.async_wait([&](boost::system::error_code) {
+    signal.emit(boost::asio::cancellation_type::terminal);
+  });
+  ctx.run_for(30s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::operation_aborted),
+      r.ec.message());
+  BOOST_TEST(r.n < contents.size());
+
+  // What was reported as sent is exactly what the peer can read, in order.
+  a.shutdown(tcp::socket::shutdown_send);
+  std::vector<unsigned char> received;
+  boost::system::error_code reader_ec;
+  read_to_eof(b, received, reader_ec);
+  ctx.restart();
+  ctx.run_for(30s);
+  BOOST_TEST((reader_ec == boost::asio::error::eof));
+  BOOST_TEST(received.size() >= r.n);
+  BOOST_TEST(std::equal(received.begin(), received.end(), contents.begin()));
+}
+
+BOOST_AUTO_TEST_CASE(socket_close_aborts_a_blocked_transfer)
+{
+  const auto contents = random_bytes(32 * 1024 * 1024, 16);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
+  asio_uring::steady_timer t(ctx, 200ms);
+  t.async_wait([&](boost::system::error_code) { a.close(); });
+  ctx.run_for(30s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::operation_aborted),
+      r.ec.message());
+  BOOST_TEST(r.n < contents.size());
+}
+
+BOOST_AUTO_TEST_CASE(socket_cancel_aborts_a_blocked_transfer)
+{
+  const auto contents = random_bytes(32 * 1024 * 1024, 20);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
+  asio_uring::steady_timer t(ctx, 200ms);
+  t.async_wait([&](boost::system::error_code) { a.cancel(); });
+  ctx.run_for(30s);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::operation_aborted),
+      r.ec.message());
+  BOOST_TEST(r.n < contents.size());
+  BOOST_TEST(a.is_open());  // cancel() leaves the socket usable
+}
+
+BOOST_AUTO_TEST_CASE(non_blocking_socket_sends_everything)
+{
+  // A non-blocking socket takes part of each splice and answers EAGAIN
+  // when full: the transfer polls and goes on until every byte is out.
+  const auto contents = random_bytes(16 * 1024 * 1024 + 77, 21);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  a.non_blocking(true);
+  result r;
+  std::vector<unsigned char> received;
+  boost::system::error_code reader_ec;
+  asio_uring::async_send_file(a, file, 0, contents.size(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        record(r)(ec, n);
+        a.shutdown(tcp::socket::shutdown_send);
+      });
+  // Start reading late, so the socket buffers fill first.
+  asio_uring::steady_timer t(ctx, 100ms);
+  t.async_wait([&](boost::system::error_code) {
+    read_to_eof(b, received, reader_ec);
+  });
+  ctx.run_for(60s);
+  BOOST_TEST(!r.ec, r.ec.message());
+  BOOST_TEST(r.n == contents.size());
+  BOOST_TEST((received == contents));
+}
+
+BOOST_AUTO_TEST_CASE(works_with_use_awaitable_and_as_tuple)
+{
+  const auto contents = random_bytes(3 * 1024 * 1024 + 5, 17);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  std::optional<std::size_t> sent;
+  boost::asio::co_spawn(ctx,
+      [&]() -> boost::asio::awaitable<void> {
+        auto [ec, n] = co_await asio_uring::async_send_file(a, file, 0,
+            contents.size(), boost::asio::as_tuple(boost::asio::use_awaitable));
+        BOOST_TEST(!ec);
+        sent = n;
+        a.shutdown(tcp::socket::shutdown_send);
+      },
+      boost::asio::detached);
+  std::vector<unsigned char> received;
+  boost::system::error_code reader_ec;
+  read_to_eof(b, received, reader_ec);
+  ctx.run_for(60s);
+  BOOST_REQUIRE(sent.has_value());
+  BOOST_TEST(*sent == contents.size());
+  BOOST_TEST((received == contents));
+}
+
+BOOST_AUTO_TEST_CASE(registered_socket_and_file_work)
+{
+  const auto contents = random_bytes(2 * 1024 * 1024 + 9, 18);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+  a.register_descriptor();
+  file.register_descriptor();
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        record(r)(ec, n);
+        a.shutdown(tcp::socket::shutdown_send);
+      });
+  std::vector<unsigned char> received;
+  boost::system::error_code reader_ec;
+  read_to_eof(b, received, reader_ec);
+  ctx.run_for(60s);
+  BOOST_TEST(!r.ec, r.ec.message());
+  BOOST_TEST(r.n == contents.size());
+  BOOST_TEST((received == contents));
+}
+
+BOOST_AUTO_TEST_CASE(no_descriptor_for_the_pipe_reports_no_descriptors)
+{
+  const auto contents = random_bytes(1000, 19);
+  temp_file f(contents);
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file(ctx, f.path(),
+      asio_uring::file_base::read_only);
+  auto [a, b] = connected_pair(ctx);
+
+  rlimit saved{};
+  ::getrlimit(RLIMIT_NOFILE, &saved);
+  int highest = 2;
+  for (int fd = 3; fd < 65536; ++fd)
+    if (::fcntl(fd, F_GETFD) != -1)
+      highest = fd;
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(highest) + 1;
+  BOOST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    fillers.push_back(fd);
+
+  result r;
+  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
+  ctx.run_for(10s);
+  for (int fd : fillers)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  BOOST_TEST(r.calls == 1);
+  BOOST_TEST((r.ec == boost::asio::error::no_descriptors), r.ec.message());
+  BOOST_TEST(r.n == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
