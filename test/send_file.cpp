@@ -66,32 +66,60 @@ void read_to_eof(tcp::socket& s, std::vector<unsigned char>& out,
       });
 }
 
-// Sends file[offset, offset + size) and returns what the peer received.
-struct transfer
+// A file with known contents, an io_context, a connected socket pair: a
+// sends, b receives.
+struct sender
 {
+  explicit sender(std::size_t file_size, std::uint32_t seed,
+      asio_uring::file_base::flags open_flags
+      = asio_uring::file_base::read_only)
+    : contents(random_bytes(file_size, seed)), f(contents),
+      file(ctx, f.path(), open_flags)
+  {
+  }
+
+  // Sends file[offset, offset + size) with a handler that records the
+  // result and half-closes a; b reads to EOF from start_reading_after on.
+  void send_and_receive(std::uint64_t offset, std::size_t size,
+      std::chrono::milliseconds start_reading_after = 0ms)
+  {
+    asio_uring::async_send_file(a, file, offset, size,
+        [this](boost::system::error_code ec, std::size_t n) {
+          record(r)(ec, n);
+          a.shutdown(tcp::socket::shutdown_send);
+        });
+    receive(start_reading_after);
+  }
+
+  // b reads to EOF (from a delay on); runs the context until all is done.
+  void receive(std::chrono::milliseconds start_reading_after = 0ms)
+  {
+    asio_uring::steady_timer t(ctx, start_reading_after);
+    t.async_wait([this](boost::system::error_code) {
+      read_to_eof(b, received, reader_ec);
+    });
+    ctx.run_for(60s);
+  }
+
+  // The bytes b received are file[offset, offset + size).
+  bool received_range(std::size_t offset, std::size_t size) const
+  {
+    return received.size() == size
+        && std::equal(received.begin(), received.end(),
+            contents.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
+
+  std::vector<unsigned char> contents;
+  temp_file f;
+  asio_uring::io_context ctx;
+  asio_uring::random_access_file file;
+  std::pair<tcp::socket, tcp::socket> sockets = connected_pair(ctx);
+  tcp::socket& a = sockets.first;
+  tcp::socket& b = sockets.second;
   result r;
   std::vector<unsigned char> received;
   boost::system::error_code reader_ec;
 };
-
-transfer send_and_receive(const std::vector<unsigned char>& contents,
-    std::uint64_t offset, std::size_t size)
-{
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  transfer t;
-  asio_uring::async_send_file(a, file, offset, size,
-      [&](boost::system::error_code ec, std::size_t n) {
-        record(t.r)(ec, n);
-        a.shutdown(tcp::socket::shutdown_send);
-      });
-  read_to_eof(b, t.received, t.reader_ec);
-  ctx.run_for(60s);
-  return t;
-}
 
 } // namespace
 
@@ -100,41 +128,37 @@ BOOST_AUTO_TEST_SUITE(send_file)
 BOOST_AUTO_TEST_CASE(sends_a_whole_file_byte_for_byte)
 {
   // Larger than the pipe (1 MiB at most): several fill/drain rounds.
-  const auto contents = random_bytes(5 * 1024 * 1024 + 123, 7);
-  transfer t = send_and_receive(contents, 0, contents.size());
+  sender t(5 * 1024 * 1024 + 123, 7);
+  t.send_and_receive(0, t.contents.size());
   BOOST_TEST(t.r.calls == 1);
   BOOST_TEST(!t.r.ec, t.r.ec.message());
-  BOOST_TEST(t.r.n == contents.size());
+  BOOST_TEST(t.r.n == t.contents.size());
   BOOST_TEST((t.reader_ec == boost::asio::error::eof));
-  BOOST_TEST((t.received == contents));
+  BOOST_TEST(t.received_range(0, t.contents.size()));
 }
 
 BOOST_AUTO_TEST_CASE(sends_a_range_from_an_offset)
 {
-  const auto contents = random_bytes(300000, 8);
-  transfer t = send_and_receive(contents, 4097, 200000);
+  sender t(300000, 8);
+  t.send_and_receive(4097, 200000);
   BOOST_TEST(!t.r.ec, t.r.ec.message());
   BOOST_TEST(t.r.n == 200000u);
-  std::vector<unsigned char> expected(contents.begin() + 4097,
-      contents.begin() + 4097 + 200000);
-  BOOST_TEST((t.received == expected));
+  BOOST_TEST(t.received_range(4097, 200000));
 }
 
 BOOST_AUTO_TEST_CASE(file_shorter_than_size_sends_the_rest_then_reports_eof)
 {
-  const auto contents = random_bytes(100000, 9);
-  transfer t = send_and_receive(contents, 90000, 50000);
+  sender t(100000, 9);
+  t.send_and_receive(90000, 50000);
   BOOST_TEST((t.r.ec == boost::asio::error::eof), t.r.ec.message());
   BOOST_TEST(t.r.n == 10000u);
-  std::vector<unsigned char> expected(contents.begin() + 90000,
-      contents.end());
-  BOOST_TEST((t.received == expected));
+  BOOST_TEST(t.received_range(90000, 10000));
 }
 
 BOOST_AUTO_TEST_CASE(offset_past_the_end_reports_eof_with_nothing_sent)
 {
-  const auto contents = random_bytes(1000, 10);
-  transfer t = send_and_receive(contents, 5000, 10);
+  sender t(1000, 10);
+  t.send_and_receive(5000, 10);
   BOOST_TEST((t.r.ec == boost::asio::error::eof), t.r.ec.message());
   BOOST_TEST(t.r.n == 0u);
   BOOST_TEST(t.received.empty());
@@ -142,37 +166,25 @@ BOOST_AUTO_TEST_CASE(offset_past_the_end_reports_eof_with_nothing_sent)
 
 BOOST_AUTO_TEST_CASE(zero_size_completes_with_zero_never_inline)
 {
-  const auto contents = random_bytes(1000, 11);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  result r;
-  asio_uring::async_send_file(a, file, 0, 0, record(r));
-  BOOST_TEST(r.calls == 0);  // not inside the initiating function
-  ctx.run_for(10s);
-  BOOST_TEST(r.calls == 1);
-  BOOST_TEST(!r.ec);
-  BOOST_TEST(r.n == 0u);
+  sender t(1000, 11);
+  asio_uring::async_send_file(t.a, t.file, 0, 0, record(t.r));
+  BOOST_TEST(t.r.calls == 0);  // not inside the initiating function
+  t.ctx.run_for(10s);
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST(!t.r.ec);
+  BOOST_TEST(t.r.n == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(closed_socket_or_file_reports_bad_descriptor)
 {
-  const auto contents = random_bytes(1000, 12);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  asio_uring::random_access_file closed_file(ctx);
-  auto [a, b] = connected_pair(ctx);
-  tcp::socket closed_socket(ctx);
-
+  sender t(1000, 12);
+  asio_uring::random_access_file closed_file(t.ctx);
+  tcp::socket closed_socket(t.ctx);
   result r1, r2;
-  asio_uring::async_send_file(closed_socket, file, 0, 10, record(r1));
-  asio_uring::async_send_file(a, closed_file, 0, 10, record(r2));
+  asio_uring::async_send_file(closed_socket, t.file, 0, 10, record(r1));
+  asio_uring::async_send_file(t.a, closed_file, 0, 10, record(r2));
   BOOST_TEST(r1.calls + r2.calls == 0);
-  ctx.run_for(10s);
+  t.ctx.run_for(10s);
   BOOST_TEST(r1.calls == 1);
   BOOST_TEST((r1.ec == boost::asio::error::bad_descriptor), r1.ec.message());
   BOOST_TEST(r2.calls == 1);
@@ -181,55 +193,36 @@ BOOST_AUTO_TEST_CASE(closed_socket_or_file_reports_bad_descriptor)
 
 BOOST_AUTO_TEST_CASE(write_only_file_reports_bad_descriptor)
 {
-  const auto contents = random_bytes(1000, 13);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::write_only);
-  auto [a, b] = connected_pair(ctx);
-  result r;
-  asio_uring::async_send_file(a, file, 0, 1000, record(r));
-  ctx.run_for(10s);
-  BOOST_TEST(r.calls == 1);
-  BOOST_TEST((r.ec == boost::asio::error::bad_descriptor), r.ec.message());
-  BOOST_TEST(r.n == 0u);
+  sender t(1000, 13, asio_uring::file_base::write_only);
+  t.send_and_receive(0, 1000);
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST((t.r.ec == boost::asio::error::bad_descriptor),
+      t.r.ec.message());
+  BOOST_TEST(t.r.n == 0u);
+  BOOST_TEST(t.received.empty());
 }
 
 BOOST_AUTO_TEST_CASE(peer_gone_reports_a_socket_error_without_sigpipe)
 {
-  const auto contents = random_bytes(8 * 1024 * 1024, 14);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  b.set_option(boost::asio::socket_base::linger(true, 0));
-  b.close();  // reset: the sender gets ECONNRESET or EPIPE
-  result r;
-  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
-  ctx.run_for(30s);
-  BOOST_TEST(r.calls == 1);
-  BOOST_TEST((r.ec == boost::asio::error::connection_reset
-                 || r.ec == boost::asio::error::broken_pipe),
-      r.ec.message());
-  BOOST_TEST(r.n < contents.size());
+  sender t(8 * 1024 * 1024, 14);
+  t.b.set_option(boost::asio::socket_base::linger(true, 0));
+  t.b.close();  // reset: the sender gets ECONNRESET or EPIPE
+  asio_uring::async_send_file(t.a, t.file, 0, t.contents.size(),
+      record(t.r));
+  t.ctx.run_for(30s);
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST((t.r.ec == boost::asio::error::connection_reset
+                 || t.r.ec == boost::asio::error::broken_pipe),
+      t.r.ec.message());
+  BOOST_TEST(t.r.n < t.contents.size());
 }
 
-// A 32 MiB transfer to a peer that does not read: once the socket buffers
-// are full, the splice to the socket blocks in the kernel until something
-// aborts it. abort() runs 200 ms in, from the loop.
-struct blocked_transfer
+// A 32 MiB transfer to a peer that does not read yet: once the socket
+// buffers are full, the splice to the socket blocks in the kernel until
+// something aborts it. abort() runs 200 ms in, from the loop.
+struct blocked_transfer : sender
 {
-  std::vector<unsigned char> contents = random_bytes(32 * 1024 * 1024, 15);
-  temp_file f{contents};
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file{ctx, f.path(),
-      asio_uring::file_base::read_only};
-  std::pair<tcp::socket, tcp::socket> sockets = connected_pair(ctx);
-  tcp::socket& a = sockets.first;
-  tcp::socket& b = sockets.second;
-  boost::asio::cancellation_signal signal;
-  result r;
+  blocked_transfer() : sender(32 * 1024 * 1024, 15) {}
 
   template <typename Abort>
   void run(Abort abort)
@@ -250,16 +243,14 @@ struct blocked_transfer
   void check_peer_received_what_was_sent()
   {
     a.shutdown(tcp::socket::shutdown_send);
-    std::vector<unsigned char> received;
-    boost::system::error_code reader_ec;
-    read_to_eof(b, received, reader_ec);
     ctx.restart();
-    ctx.run_for(30s);
+    receive();
     BOOST_TEST((reader_ec == boost::asio::error::eof));
     BOOST_TEST(received.size() >= r.n);
-    BOOST_TEST(
-        std::equal(received.begin(), received.end(), contents.begin()));
+    BOOST_TEST(received_range(0, received.size()));
   }
+
+  boost::asio::cancellation_signal signal;
 };
 
 BOOST_FIXTURE_TEST_CASE(terminal_cancellation_aborts_a_blocked_transfer,
@@ -294,93 +285,48 @@ BOOST_AUTO_TEST_CASE(non_blocking_socket_sends_everything)
 {
   // A non-blocking socket takes part of each splice and answers EAGAIN
   // when full: the transfer polls and goes on until every byte is out.
-  const auto contents = random_bytes(16 * 1024 * 1024 + 77, 21);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  a.non_blocking(true);
-  result r;
-  std::vector<unsigned char> received;
-  boost::system::error_code reader_ec;
-  asio_uring::async_send_file(a, file, 0, contents.size(),
-      [&](boost::system::error_code ec, std::size_t n) {
-        record(r)(ec, n);
-        a.shutdown(tcp::socket::shutdown_send);
-      });
-  // Start reading late, so the socket buffers fill first.
-  asio_uring::steady_timer t(ctx, 100ms);
-  t.async_wait([&](boost::system::error_code) {
-    read_to_eof(b, received, reader_ec);
-  });
-  ctx.run_for(60s);
-  BOOST_TEST(!r.ec, r.ec.message());
-  BOOST_TEST(r.n == contents.size());
-  BOOST_TEST((received == contents));
+  // The peer starts reading late, so the socket buffers fill first.
+  sender t(16 * 1024 * 1024 + 77, 21);
+  t.a.non_blocking(true);
+  t.send_and_receive(0, t.contents.size(), 100ms);
+  BOOST_TEST(!t.r.ec, t.r.ec.message());
+  BOOST_TEST(t.r.n == t.contents.size());
+  BOOST_TEST(t.received_range(0, t.contents.size()));
 }
 
 BOOST_AUTO_TEST_CASE(works_with_use_awaitable_and_as_tuple)
 {
-  const auto contents = random_bytes(3 * 1024 * 1024 + 5, 17);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  std::optional<std::size_t> sent;
-  boost::asio::co_spawn(ctx,
+  sender t(3 * 1024 * 1024 + 5, 17);
+  boost::asio::co_spawn(t.ctx,
       [&]() -> boost::asio::awaitable<void> {
-        auto [ec, n] = co_await asio_uring::async_send_file(a, file, 0,
-            contents.size(), boost::asio::as_tuple(boost::asio::use_awaitable));
-        BOOST_TEST(!ec);
-        sent = n;
-        a.shutdown(tcp::socket::shutdown_send);
+        auto [ec, n] = co_await asio_uring::async_send_file(t.a, t.file, 0,
+            t.contents.size(),
+            boost::asio::as_tuple(boost::asio::use_awaitable));
+        record(t.r)(ec, n);
+        t.a.shutdown(tcp::socket::shutdown_send);
       },
       boost::asio::detached);
-  std::vector<unsigned char> received;
-  boost::system::error_code reader_ec;
-  read_to_eof(b, received, reader_ec);
-  ctx.run_for(60s);
-  BOOST_REQUIRE(sent.has_value());
-  BOOST_TEST(*sent == contents.size());
-  BOOST_TEST((received == contents));
+  t.receive();
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST(!t.r.ec, t.r.ec.message());
+  BOOST_TEST(t.r.n == t.contents.size());
+  BOOST_TEST(t.received_range(0, t.contents.size()));
 }
 
 BOOST_AUTO_TEST_CASE(registered_socket_and_file_work)
 {
-  const auto contents = random_bytes(2 * 1024 * 1024 + 9, 18);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-  a.register_descriptor();
-  file.register_descriptor();
-  result r;
-  asio_uring::async_send_file(a, file, 0, contents.size(),
-      [&](boost::system::error_code ec, std::size_t n) {
-        record(r)(ec, n);
-        a.shutdown(tcp::socket::shutdown_send);
-      });
-  std::vector<unsigned char> received;
-  boost::system::error_code reader_ec;
-  read_to_eof(b, received, reader_ec);
-  ctx.run_for(60s);
-  BOOST_TEST(!r.ec, r.ec.message());
-  BOOST_TEST(r.n == contents.size());
-  BOOST_TEST((received == contents));
+  sender t(2 * 1024 * 1024 + 9, 18);
+  t.a.register_descriptor();
+  t.file.register_descriptor();
+  t.send_and_receive(0, t.contents.size());
+  BOOST_TEST(!t.r.ec, t.r.ec.message());
+  BOOST_TEST(t.r.n == t.contents.size());
+  BOOST_TEST(t.received_range(0, t.contents.size()));
 }
 
 BOOST_AUTO_TEST_CASE(no_descriptor_for_the_pipe_reports_no_descriptors)
 {
-  const auto contents = random_bytes(1000, 19);
-  temp_file f(contents);
-  asio_uring::io_context ctx;
-  asio_uring::random_access_file file(ctx, f.path(),
-      asio_uring::file_base::read_only);
-  auto [a, b] = connected_pair(ctx);
-
+  sender t(1000, 19);
   rlimit saved{};
   ::getrlimit(RLIMIT_NOFILE, &saved);
   int highest = 2;
@@ -394,15 +340,16 @@ BOOST_AUTO_TEST_CASE(no_descriptor_for_the_pipe_reports_no_descriptors)
   for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
     fillers.push_back(fd);
 
-  result r;
-  asio_uring::async_send_file(a, file, 0, contents.size(), record(r));
-  ctx.run_for(10s);
+  asio_uring::async_send_file(t.a, t.file, 0, t.contents.size(),
+      record(t.r));
+  t.ctx.run_for(10s);
   for (int fd : fillers)
     ::close(fd);
   ::setrlimit(RLIMIT_NOFILE, &saved);
-  BOOST_TEST(r.calls == 1);
-  BOOST_TEST((r.ec == boost::asio::error::no_descriptors), r.ec.message());
-  BOOST_TEST(r.n == 0u);
+  BOOST_TEST(t.r.calls == 1);
+  BOOST_TEST((t.r.ec == boost::asio::error::no_descriptors),
+      t.r.ec.message());
+  BOOST_TEST(t.r.n == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
