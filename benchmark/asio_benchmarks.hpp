@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace bench {
 
@@ -102,30 +103,46 @@ void w4_post(benchmark::State& state, Context& ctx)
 }
 
 // W4: one iteration is opts().ops round trips of a 1-byte async_read_some_at
-// at offset 0 of a cached one-page file, each started by the previous one's
-// handler.
+// at offset 0 of a cached one-page file, each started by a previous one's
+// handler; `depth` of them are in flight at a time (1: strictly one after
+// the other).
 template <typename File, typename Context, typename EnterCount>
-void w4_read1(benchmark::State& state, Context& ctx, EnterCount enter_count)
+void w4_read1(benchmark::State& state, Context& ctx, EnterCount enter_count,
+    std::size_t depth = 1)
 {
   prepare_w4_file();
   File file(ctx, opts().small_file, File::read_only);
 
-  struct chain
+  struct chains
   {
     File& file;
+    std::size_t to_issue;
+    std::vector<unsigned char> bytes;
     std::size_t left;
-    unsigned char byte = 0;
     bool failed = false;
 
-    void read_next()
+    void start(std::size_t depth)
     {
-      file.async_read_some_at(0, boost::asio::buffer(&byte, 1),
-          [this](const boost::system::error_code& ec, std::size_t n)
+      for (std::size_t i = 0; i < depth && to_issue > 0; ++i)
+      {
+        --to_issue;
+        read_next(i);
+      }
+    }
+
+    void read_next(std::size_t slot)
+    {
+      file.async_read_some_at(0, boost::asio::buffer(&bytes[slot], 1),
+          [this, slot](const boost::system::error_code& ec, std::size_t n)
           {
+            --left;
             if (ec || n != 1)
               failed = true;
-            else if (--left > 0)
-              read_next();
+            else if (to_issue > 0)
+            {
+              --to_issue;
+              read_next(slot);
+            }
           });
     }
   };
@@ -134,8 +151,8 @@ void w4_read1(benchmark::State& state, Context& ctx, EnterCount enter_count)
   std::uint64_t enters_before = enter_count(ctx);
   for (auto _ : state)
   {
-    chain c{file, ops};
-    c.read_next();
+    chains c{file, ops, std::vector<unsigned char>(depth), ops};
+    c.start(depth);
     ctx.restart();
     ctx.run();
     if (c.failed || c.left != 0)

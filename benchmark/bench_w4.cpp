@@ -15,6 +15,10 @@
 //                                default setup flags / asio_uring's flags)
 //   BM_W4_nop_raw_liburing[_coop]    io_uring_prep_nop, QD1
 //   BM_W4_read1_pread            1-byte pread(2), the synchronous floor
+//   BM_W4_read1_asio_uring_qd32  the 1-byte read with 32 in flight, each
+//                                handler starting the next
+//   BM_W4_read1_raw_liburing_coop_qd32  32 SQEs per io_uring_enter that
+//                                waits for their 32 CQEs (asio_uring's flags)
 // Boost.Asio's io_uring backend's 1-byte read is in bench_boost_uring.
 //
 #include "asio_benchmarks.hpp"
@@ -66,6 +70,13 @@ void BM_W4_read1_asio_uring(benchmark::State& state)
       bench::context_enter_count());
 }
 
+void BM_W4_read1_asio_uring_qd32(benchmark::State& state)
+{
+  asio_uring::io_context ctx;
+  bench::w4_read1<asio_uring::random_access_file>(state, ctx,
+      bench::context_enter_count(), 32);
+}
+
 // Round trips of one SQE at a time through a plain liburing ring with
 // setup flags Flags; prep fills the SQE.
 template <unsigned Flags, typename Prep>
@@ -113,6 +124,41 @@ void BM_W4_nop_raw_liburing(benchmark::State& state)
       [](io_uring_sqe* sqe) { io_uring_prep_nop(sqe); });
 }
 
+template <unsigned Flags>
+void BM_W4_read1_raw_liburing_qd32(benchmark::State& state)
+{
+  constexpr unsigned depth = 32;
+  bench::prepare_w4_file();
+  int fd = bench::open_read_only(bench::opts().small_file);
+  unsigned char bytes[depth] = {};
+  bench::raw_ring ring(Flags, depth);
+  if (ring.error() < 0)
+  {
+    state.SkipWithError(std::strerror(-ring.error()));
+    ::close(fd);
+    return;
+  }
+  const std::size_t batches = (bench::opts().ops + depth - 1) / depth;
+  for (auto _ : state)
+  {
+    for (std::size_t b = 0; b < batches; ++b)
+    {
+      unsigned slot = 0;
+      if (ring.batch_round_trip([&](io_uring_sqe* sqe)
+              { io_uring_prep_read(sqe, fd, &bytes[slot++], 1, 0); },
+              depth) < 0)
+      {
+        state.SkipWithError("raw liburing batch failed");
+        ::close(fd);
+        return;
+      }
+    }
+  }
+  bench::finish_w4(state, batches * depth);
+  state.counters["enters_per_op"] = 1.0 / depth;
+  ::close(fd);
+}
+
 void BM_W4_read1_pread(benchmark::State& state)
 {
   bench::prepare_w4_file();
@@ -155,5 +201,10 @@ BENCHMARK(BM_W4_nop_raw_liburing<bench::raw_coop>)
     ->Name("BM_W4_nop_raw_liburing_coop")
     ->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_read1_pread)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_W4_read1_asio_uring_qd32)->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+BENCHMARK(BM_W4_read1_raw_liburing_qd32<bench::raw_coop>)
+    ->Name("BM_W4_read1_raw_liburing_coop_qd32")
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 ASIO_URING_BENCHMARK_MAIN()

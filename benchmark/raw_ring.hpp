@@ -25,13 +25,13 @@ inline constexpr unsigned raw_defer = IORING_SETUP_SUBMIT_ALL
 class raw_ring
 {
 public:
-  // Sets up an 8-entry ring; error() is -errno if that failed.
-  explicit raw_ring(unsigned flags) noexcept
+  // Sets up a ring of `entries` SQEs; error() is -errno if that failed.
+  explicit raw_ring(unsigned flags, unsigned entries = 8) noexcept
   {
     io_uring_params params;
     std::memset(&params, 0, sizeof(params));
     params.flags = flags;
-    error_ = io_uring_queue_init_params(8, &ring_, &params);
+    error_ = io_uring_queue_init_params(entries, &ring_, &params);
   }
 
   ~raw_ring()
@@ -61,6 +61,32 @@ public:
     int res = cqe->res;
     io_uring_cqe_seen(&ring_, cqe);
     return res;
+  }
+
+  // Submits `depth` prepared SQEs in one io_uring_enter that also waits
+  // for all their CQEs, then reaps them. Returns 0, the first negative
+  // result, or -errno if the round trip itself failed.
+  template <typename Prep>
+  int batch_round_trip(Prep prep, unsigned depth) noexcept
+  {
+    for (unsigned i = 0; i < depth; ++i)
+      prep(io_uring_get_sqe(&ring_));
+    int r = io_uring_submit_and_wait(&ring_, depth);
+    if (r < 0)
+      return r;
+    int first_error = 0;
+    for (unsigned seen = 0; seen < depth;)
+    {
+      io_uring_cqe* cqe = nullptr;
+      r = io_uring_wait_cqe(&ring_, &cqe);
+      if (r < 0)
+        return r;
+      if (cqe->res < 0 && first_error == 0)
+        first_error = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      ++seen;
+    }
+    return first_error;
   }
 
 private:

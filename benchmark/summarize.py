@@ -42,6 +42,8 @@ W4 = [
     ("BM_W4_nop_raw_liburing", "NOP, raw liburing, default flags"),
     ("BM_W4_nop_raw_liburing_coop", "NOP, raw liburing, asio_uring's flags"),
     ("BM_W4_read1_pread", "1-byte pread(2), synchronous"),
+    ("BM_W4_read1_asio_uring_qd32", "1-byte read, asio_uring random_access_file, 32 in flight"),
+    ("BM_W4_read1_raw_liburing_coop_qd32", "1-byte read, raw liburing, 32 per enter, asio_uring's flags"),
 ]
 
 
@@ -171,6 +173,8 @@ def w4_table(runs):
         ref = refs.get(kind, refs["read1"])
         if name == "BM_W4_read1_pread":
             ref = refs["read1"]
+        if name.endswith("_qd32"):
+            ref = "BM_W4_read1_raw_liburing_coop_qd32"
         enters = median(list(values(runs, name, "enters_per_op").values()))
         cpu = cpu_ns_per_op(runs, name)
         ref_cpu = cpu_ns_per_op(runs, ref)
