@@ -102,6 +102,8 @@ variants=(
   "bench_w4 BM_W4_nop_raw_liburing"
   "bench_w4 BM_W4_nop_raw_liburing_coop"
   "bench_w4 BM_W4_read1_pread"
+  "bench_w4 BM_W4_read1_asio_uring_qd32"
+  "bench_w4 BM_W4_read1_raw_liburing_coop_qd32"
 )
 n=${#variants[@]}
 
