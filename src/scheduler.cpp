@@ -841,6 +841,12 @@ void scheduler::handle_completion(const core::completion& c,
   else
   {
     op = reinterpret_cast<uring_op*>(c.user_data);
+    if ((c.flags & core::cqe_f_more) && op->on_more_)
+    {
+      // A multishot request that stays armed: not a completion of the op.
+      op->on_more_(op, c, ops);
+      return;
+    }
     op->result_ = c.res;
     op->cqe_flags_ = c.flags;
   }
@@ -1090,6 +1096,16 @@ void scheduler::start_op(uring_op* op)
     return;
   }
   work_started();
+  submit_or_queue(op);
+}
+
+void scheduler::start_untracked_op(uring_op* op)
+{
+  if (shutting_down_.load(std::memory_order_acquire))
+  {
+    op->destroy();
+    return;
+  }
   submit_or_queue(op);
 }
 

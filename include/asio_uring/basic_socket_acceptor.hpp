@@ -9,6 +9,7 @@
 
 #include <asio_uring/basic_socket.hpp>
 #include <asio_uring/basic_stream_socket.hpp>
+#include <asio_uring/detail/multishot_ops.hpp>
 #include <asio_uring/detail/socket_impl.hpp>
 #include <asio_uring/detail/socket_op_bases.hpp>
 
@@ -706,8 +707,106 @@ public:
         static_cast<MoveAcceptToken&&>(token));
   }
 
+  /// Extension: accepts the next connection through this acceptor's
+  /// multishot accept (IORING_ACCEPT_MULTISHOT, Linux 5.19).
+  /**
+   * The first call arms one multishot accept for the acceptor, which stays
+   * armed. Connections the kernel accepts while no call is pending wait in
+   * the acceptor, in arrival order, for the next call, which then completes
+   * without an SQE or a system call. Each call's handler runs exactly once,
+   * with the next connection as a new socket on the acceptor's executor.
+   *
+   * @par Completion Signature
+   * @code void(boost::system::error_code, socket_for<executor_type>) @endcode
+   * The handler is never invoked from within this function.
+   *
+   * @par Errors
+   * error::bad_descriptor (closed acceptor), error::operation_not_supported
+   * (kernel older than 5.19), error::operation_aborted (cancelled), and
+   * accept's own errors (error::no_descriptors, ...). An error ends the
+   * kernel's multishot accept: it is re-armed by the next call (or at once
+   * when calls are waiting). A multishot accept the kernel ends without an
+   * error is re-armed at once.
+   *
+   * @par Cancellation and lifetime
+   * cancel(), close(), release(), move-assignment and the destructor cancel
+   * the multishot accept, complete pending calls with
+   * error::operation_aborted and close connections accepted but not yet
+   * claimed (a connection racing the cancellation may be closed too).
+   * Per-operation cancellation (terminal, partial, total) aborts that call
+   * only; the multishot accept stays armed. Moving the acceptor keeps it.
+   * An armed multishot accept with no call pending is not outstanding
+   * work: it does not keep io_context::run() from returning.
+   *
+   * The peer's endpoint is not captured (every completion would share one
+   * address buffer): ask the socket for remote_endpoint(). The acceptor's
+   * enable_connection_aborted option is not consulted: ECONNABORTED from
+   * the kernel is reported.
+   */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code,
+          socket_for<executor_type>)) MoveAcceptToken
+      = boost::asio::default_completion_token_t<executor_type>>
+  auto async_accept_multishot(
+      MoveAcceptToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<MoveAcceptToken,
+        void(boost::system::error_code, socket_for<executor_type>)>(
+        initiate_async_accept_multishot(this), token);
+  }
+
+  /// Extension: connections accepted by the multishot accept and not yet
+  /// claimed by async_accept_multishot.
+  std::size_t multishot_queued() const
+  {
+    detail::multishot_state* st = impl_.multishot_state_ptr();
+    return st ? st->queued() : 0;
+  }
+
 private:
   template <typename, typename> friend class basic_socket_acceptor;
+
+  class initiate_async_accept_multishot
+  {
+  public:
+    using executor_type = Executor;
+
+    explicit initiate_async_accept_multishot(basic_socket_acceptor* self)
+      : self_(self)
+    {
+    }
+
+    const executor_type& get_executor() const noexcept
+    {
+      return self_->get_executor();
+    }
+
+    template <typename MoveAcceptHandler>
+    void operator()(MoveAcceptHandler&& handler) const
+    {
+      using socket_type = socket_for<executor_type>;
+      auto& impl = self_->impl_;
+      detail::scheduler& s = impl.get_scheduler();
+      detail::accept_multishot_completion<socket_type> completion{
+          impl.get_executor(), protocol_or_default(impl)};
+      int immediate = 0;
+      if (!impl.is_open())
+        immediate = -EBADF;
+      else if (!s.ring().supports_multishot_accept())
+        immediate = -EOPNOTSUPP;
+      if (immediate != 0)
+        detail::start_multishot_waiter(s, nullptr, immediate,
+            static_cast<MoveAcceptHandler&&>(handler), impl.get_executor(),
+            std::move(completion));
+      else
+        detail::start_multishot_waiter(s,
+            impl.template multishot<detail::accept_multishot_state>(), 0,
+            static_cast<MoveAcceptHandler&&>(handler), impl.get_executor(),
+            std::move(completion));
+    }
+
+  private:
+    basic_socket_acceptor* self_;
+  };
 
   void open_bind_listen(const endpoint_type& endpoint, bool reuse_addr)
   {

@@ -256,10 +256,39 @@ int ring::update_file(unsigned index, int fd) noexcept
   return ret < 0 ? ret : 0;
 }
 
+int ring::register_buf_ring(void* mem, unsigned entries, unsigned bgid) noexcept
+{
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uintptr_t>(mem);
+  reg.ring_entries = entries;
+  reg.bgid = static_cast<__u16>(bgid);
+  return ::io_uring_register_buf_ring(ring_.get(), &reg, 0);
+}
+
+int ring::unregister_buf_ring(unsigned bgid) noexcept
+{
+  return ::io_uring_unregister_buf_ring(ring_.get(), static_cast<int>(bgid));
+}
+
 bool ring::supports(int opcode) const noexcept
 {
   return opcode >= 0 && unsigned(opcode) < supported_ops_count_
       && supported_ops_ && supported_ops_[opcode];
+}
+
+bool ring::supports_multishot_accept() const noexcept
+{
+  return supports(IORING_OP_SOCKET);
+}
+
+bool ring::supports_buf_ring() const noexcept
+{
+  return supports(IORING_OP_SOCKET);
+}
+
+bool ring::supports_multishot_recv() const noexcept
+{
+  return supports(IORING_OP_SEND_ZC);
 }
 
 bool ring::is_single_issuer() const noexcept
@@ -481,6 +510,52 @@ void prep_splice(io_uring_sqe* sqe, int fd_in, std::int64_t off_in,
 {
   ::io_uring_prep_splice(sqe, fd_in, off_in, fd_out, off_out, len,
       splice_flags);
+  sqe->user_data = user_data;
+}
+
+static_assert(cqe_f_buffer == IORING_CQE_F_BUFFER);
+static_assert(cqe_f_more == IORING_CQE_F_MORE);
+static_assert(cqe_buffer_shift == IORING_CQE_BUFFER_SHIFT);
+
+std::size_t buf_ring_bytes(unsigned entries) noexcept
+{
+  return std::size_t(entries) * sizeof(io_uring_buf);
+}
+
+void buf_ring_init(void* ring) noexcept
+{
+  ::io_uring_buf_ring_init(static_cast<io_uring_buf_ring*>(ring));
+}
+
+void buf_ring_add(void* ring, void* addr, unsigned len, unsigned short bid,
+    unsigned mask, int offset) noexcept
+{
+  ::io_uring_buf_ring_add(static_cast<io_uring_buf_ring*>(ring), addr, len,
+      bid, static_cast<int>(mask), offset);
+}
+
+void buf_ring_advance(void* ring, int count) noexcept
+{
+  ::io_uring_buf_ring_advance(static_cast<io_uring_buf_ring*>(ring), count);
+}
+
+void prep_multishot_accept(io_uring_sqe* sqe, int fd, int flags,
+    std::uint64_t user_data) noexcept
+{
+  ::io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, flags);
+  sqe->user_data = user_data;
+}
+
+void prep_recv_provided(io_uring_sqe* sqe, int fd, unsigned len, int flags,
+    unsigned bgid, bool multishot, std::uint64_t user_data) noexcept
+{
+  // liburing 2.3's io_uring_prep_recv_multishot is recv + IORING_RECV_MULTISHOT
+  // in ioprio; the buffer group goes in buf_group with IOSQE_BUFFER_SELECT.
+  ::io_uring_prep_recv(sqe, fd, nullptr, len, flags);
+  if (multishot)
+    sqe->ioprio |= IORING_RECV_MULTISHOT;
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = static_cast<__u16>(bgid);
   sqe->user_data = user_data;
 }
 

@@ -58,6 +58,12 @@ public:
   core::timespec64 link_timeout_{-1, 0};
   std::uint8_t cqes_outstanding_ = 0;  // CQEs still due (2 when linked)
   bool timed_out_ = false;             // the linked timeout fired
+  // Multishot requests only: called with the ring held for every CQE that
+  // carries core::cqe_f_more (the request stays armed); it may push ready
+  // operations onto ready. The final CQE completes the op as usual.
+  using more_type = void (*)(uring_op* op, const core::completion& c,
+      op_queue<operation>& ready);
+  more_type on_more_ = nullptr;
 
 protected:
   uring_op(func_type complete, prepare_type prepare, int fd) noexcept

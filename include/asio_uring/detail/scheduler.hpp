@@ -89,6 +89,11 @@ public:
   // Starts a ring operation: counts work, prepares its SQE now when the
   // ring is free, or queues it for the thread running the ring.
   void start_op(uring_op* op);
+  // Starts a multishot ring operation that is not counted as work: an armed
+  // request nobody waits for must not keep run() from returning. Its final
+  // CQE still queues it as a ready operation; its completion then calls
+  // restart_op() or work_started() (the loop finishes one unit per op).
+  void start_untracked_op(uring_op* op);
   // Resubmits a ring operation after a retryable result (EINTR, EAGAIN).
   // Called only from a completion, so the work is already counted.
   void restart_op(uring_op* op);

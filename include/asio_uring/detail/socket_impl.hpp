@@ -6,6 +6,7 @@
 #pragma once
 
 #include <asio_uring/detail/io_object.hpp>
+#include <asio_uring/detail/multishot.hpp>
 #include <asio_uring/detail/socket_ops.hpp>
 #include <asio_uring/detail/uring_handler_op.hpp>
 
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -33,19 +35,24 @@ public:
   // The source is left closed, with its executor.
   socket_impl(socket_impl&& other) noexcept
     : io_(std::move(other.io_)), protocol_(std::move(other.protocol_)),
-      state_(std::exchange(other.state_, 0u))
+      state_(std::exchange(other.state_, 0u)),
+      multishot_(std::move(other.multishot_))
   {
     other.protocol_.reset();
   }
 
   template <typename Protocol1, typename Executor1>
   socket_impl(socket_impl<Protocol1, Executor1>&& other)
-    : io_(std::move(other.io_)), state_(std::exchange(other.state_, 0u))
+    : io_(std::move(other.io_)), state_(std::exchange(other.state_, 0u)),
+      multishot_(std::move(other.multishot_))
   {
     if (other.protocol_)
       protocol_.emplace(*other.protocol_);
     other.protocol_.reset();
   }
+
+  // Aborts the multishot request's waiters before io_ cancels and closes.
+  ~socket_impl() { close_multishot(); }
 
   socket_impl& operator=(socket_impl&& other)
   {
@@ -111,6 +118,7 @@ public:
 
   void close(boost::system::error_code& ec)
   {
+    close_multishot();
     io_.close(ec);
     state_ = 0;
     protocol_.reset();
@@ -122,6 +130,7 @@ public:
     // sockets and descriptors keep the kernel's own offset (a descriptor
     // may be a regular file, such as a redirected stdin).
     const off_t offset = is_open() ? ::lseek(fd(), 0, SEEK_CUR) : -1;
+    close_multishot();
     int fd = io_.release(ec);
     if (fd >= 0)
     {
@@ -133,7 +142,34 @@ public:
     return fd;
   }
 
-  void cancel(boost::system::error_code& ec) { io_.cancel(ec); }
+  void cancel(boost::system::error_code& ec)
+  {
+    close_multishot();
+    io_.cancel(ec);
+  }
+
+  // The multishot request's state (multishot accept or receive): created by
+  // make() on first use, let go of (and closed) by cancel, close, release,
+  // move-assignment and destruction; the next initiation makes a new one.
+  template <typename State, typename... Args>
+  const std::shared_ptr<multishot_state>& multishot(Args&&... args)
+  {
+    if (!multishot_)
+      multishot_ = std::make_shared<State>(get_scheduler(), fd(),
+          static_cast<Args&&>(args)...);
+    return multishot_;
+  }
+
+  multishot_state* multishot_state_ptr() const noexcept
+  {
+    return multishot_.get();
+  }
+
+  void close_multishot()
+  {
+    if (multishot_)
+      std::exchange(multishot_, nullptr)->close();
+  }
 
   void register_descriptor(boost::system::error_code& ec)
   {
@@ -376,7 +412,9 @@ private:
   template <typename Other>
   void take(Other& other)
   {
+    close_multishot();
     io_ = std::move(other.io_);  // closes this object's descriptor first
+    multishot_ = std::move(other.multishot_);
     if (other.protocol_)
       protocol_.emplace(*other.protocol_);
     else
@@ -388,6 +426,9 @@ private:
   io_object<Executor> io_;           // executor, scheduler, descriptor
   std::optional<Protocol> protocol_; // set while open
   unsigned state_ = 0;               // socket_ops::state_bits
+  // Multishot accept or receive, if one was started; shared with the armed
+  // request, so that it survives moves and the object's destruction.
+  std::shared_ptr<multishot_state> multishot_;
 };
 
 // Passed to start_or_post: the operation goes to the ring.

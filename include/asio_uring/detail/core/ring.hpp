@@ -124,11 +124,26 @@ public:
   // own reference to the open file.
   int update_file(unsigned index, int fd) noexcept;
 
+  // Registers a provided-buffer ring of entries (a power of two, at most
+  // 32768) io_uring_buf slots at mem (page aligned) as buffer group bgid
+  // (IORING_REGISTER_PBUF_RING, 5.19). Lifetime: mem and the buffers it
+  // names must stay valid until unregister_buf_ring().
+  int register_buf_ring(void* mem, unsigned entries, unsigned bgid) noexcept;
+  int unregister_buf_ring(unsigned bgid) noexcept;
+
   // Whether the kernel holds completions back because the CQ overflowed.
   bool cq_overflow_pending() const noexcept;
 
   // Whether the kernel supports the opcode (from IORING_REGISTER_PROBE).
   bool supports(int opcode) const noexcept;
+
+  // Features with no probe of their own, inferred from an opcode that came
+  // in the same kernel release: multishot accept and provided-buffer rings
+  // with IORING_OP_SOCKET (5.19), multishot recv with IORING_OP_SEND_ZC
+  // (6.0).
+  bool supports_multishot_accept() const noexcept;
+  bool supports_buf_ring() const noexcept;
+  bool supports_multishot_recv() const noexcept;
 
   int fd() const noexcept;
   unsigned setup_flags() const noexcept { return setup_flags_; }
@@ -210,6 +225,24 @@ void prep_close(io_uring_sqe* sqe, int fd, std::uint64_t user_data) noexcept;
 // Cancels every request in the ring (IORING_ASYNC_CANCEL_ANY, kernel 5.19).
 void prep_cancel_all(io_uring_sqe* sqe, std::uint64_t user_data) noexcept;
 
+// CQE flags (IORING_CQE_F_*): the buffer id of a provided buffer is in the
+// upper 16 bits when cqe_f_buffer is set; cqe_f_more means the multishot
+// request that produced the CQE stays armed and will post more.
+inline constexpr std::uint32_t cqe_f_buffer = 1u << 0;
+inline constexpr std::uint32_t cqe_f_more = 1u << 1;
+inline constexpr unsigned cqe_buffer_shift = 16;
+
+// Provided-buffer rings (struct io_uring_buf_ring): bytes of ring memory for
+// entries slots, and liburing's producer side (the kernel consumes).
+std::size_t buf_ring_bytes(unsigned entries) noexcept;
+void buf_ring_init(void* ring) noexcept;
+// Puts buffer (addr, len) with id bid at slot (tail + offset) & mask; not
+// visible to the kernel until buf_ring_advance.
+void buf_ring_add(void* ring, void* addr, unsigned len, unsigned short bid,
+    unsigned mask, int offset) noexcept;
+// Publishes count added buffers (a release store of the tail).
+void buf_ring_advance(void* ring, int count) noexcept;
+
 // Sockets. flags are MSG_* flags; Lifetime: buf, msg, addr and addrlen are
 // read (or written) by the kernel until the CQE, so they live in the op.
 void prep_recv(io_uring_sqe* sqe, int fd, void* buf, unsigned len, int flags,
@@ -231,6 +264,16 @@ void prep_connect(io_uring_sqe* sqe, int fd, const ::sockaddr* addr,
 void prep_splice(io_uring_sqe* sqe, int fd_in, std::int64_t off_in,
     int fd_out, std::int64_t off_out, unsigned len, unsigned splice_flags,
     std::uint64_t user_data) noexcept;
+// Multishot accept4 (IORING_ACCEPT_MULTISHOT, 5.19): one CQE per accepted
+// connection, each with cqe_f_more while the request stays armed. No peer
+// address (every CQE would write the same one).
+void prep_multishot_accept(io_uring_sqe* sqe, int fd, int flags,
+    std::uint64_t user_data) noexcept;
+// recv into a buffer the kernel picks from buffer group bgid
+// (IOSQE_BUFFER_SELECT, 5.19 for ring groups); len 0 means the buffer's size.
+// multishot: IORING_RECV_MULTISHOT (6.0), one CQE per arrival.
+void prep_recv_provided(io_uring_sqe* sqe, int fd, unsigned len, int flags,
+    unsigned bgid, bool multishot, std::uint64_t user_data) noexcept;
 // One-shot IORING_OP_POLL_ADD for poll_mask (POLLIN, POLLOUT, POLLPRI).
 void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
     std::uint64_t user_data) noexcept;
