@@ -17,6 +17,7 @@
 #include <asio_uring/basic_stream_file.hpp>
 #include <asio_uring/basic_waitable_timer.hpp>
 #include <asio_uring/buffer_registration.hpp>
+#include <asio_uring/buffer_ring.hpp>
 #include <asio_uring/connect.hpp>
 #include <asio_uring/file_base.hpp>
 #include <asio_uring/high_resolution_timer.hpp>

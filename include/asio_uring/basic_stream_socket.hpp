@@ -8,12 +8,15 @@
 #pragma once
 
 #include <asio_uring/basic_socket.hpp>
+#include <asio_uring/buffer_ring.hpp>
+#include <asio_uring/detail/multishot_ops.hpp>
 
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/buffer.hpp>
 
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -294,7 +297,71 @@ public:
     return async_receive(buffers, 0, static_cast<ReadToken&&>(token));
   }
 
+  /// Extension: receives into a buffer the kernel picks from ring when
+  /// data arrives (IOSQE_BUFFER_SELECT on a provided-buffer ring).
+  /**
+   * @par Completion Signature
+   * @code void(boost::system::error_code, asio_uring::provided_buffer) @endcode
+   * The provided_buffer holds the bytes received (at most
+   * ring.buffer_size()) and gives the buffer back to the ring when
+   * destroyed. The handler is never invoked from within this function.
+   *
+   * @par Errors
+   * error::eof (peer closed), error::no_buffer_space (every buffer of the
+   * ring is in use: nothing was consumed; release buffers and receive
+   * again), error::bad_descriptor (closed socket), error::invalid_argument
+   * (an empty ring, or one registered with another io_context),
+   * error::operation_aborted, and receive's own errors.
+   *
+   * The ring may be destroyed while the receive is pending (see
+   * buffer_ring). Supports cancellation_type::terminal, partial and total.
+   */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code,
+          provided_buffer)) ReadToken
+      = boost::asio::default_completion_token_t<executor_type>>
+  auto async_receive_provided(buffer_ring& ring,
+      ReadToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<ReadToken,
+        void(boost::system::error_code, provided_buffer)>(
+        initiate_async_receive_provided(this), token, ring.state());
+  }
+
 private:
+  class initiate_async_receive_provided
+  {
+  public:
+    using executor_type = Executor;
+
+    explicit initiate_async_receive_provided(basic_stream_socket* self)
+      : self_(self)
+    {
+    }
+
+    const executor_type& get_executor() const noexcept
+    {
+      return self_->get_executor();
+    }
+
+    template <typename ReadHandler>
+    void operator()(ReadHandler&& handler,
+        const std::shared_ptr<detail::buffer_ring_state>& ring) const
+    {
+      auto& impl = self_->impl_;
+      int immediate = detail::no_immediate_result;
+      if (!impl.is_open())
+        immediate = -EBADF;
+      else if (!ring || &ring->get_scheduler() != &impl.get_scheduler())
+        immediate = -EINVAL;
+      detail::start_or_post<detail::recv_provided_op_base>(impl, immediate,
+          static_cast<ReadHandler&&>(handler), impl.fd(),
+          immediate == detail::no_immediate_result ? ring : nullptr, 0);
+    }
+
+  private:
+    basic_stream_socket* self_;
+  };
+
   class initiate_async_send
   {
   public:

@@ -2,13 +2,19 @@
 // become handler arguments (see multishot.hpp for the machinery).
 #pragma once
 
+#include <asio_uring/buffer_ring.hpp>
+#include <asio_uring/detail/buffer_ring_state.hpp>
 #include <asio_uring/detail/core/ring.hpp>
 #include <asio_uring/detail/file_ops.hpp>
 #include <asio_uring/detail/multishot.hpp>
+#include <asio_uring/detail/retrying_op.hpp>
 
+#include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <poll.h>
 #include <sys/socket.h>
 #include <tuple>
 #include <unistd.h>
@@ -82,6 +88,80 @@ struct accept_multishot_completion
     if (r.res >= 0)
       ::close(r.res);
   }
+};
+
+// The provided buffer a CQE names (IORING_CQE_F_BUFFER), as a handle of
+// size bytes; empty when the CQE names none.
+inline provided_buffer adopt_provided_buffer(
+    const std::shared_ptr<buffer_ring_state>& ring, std::uint32_t cqe_flags,
+    int res)
+{
+  if (!(cqe_flags & core::cqe_f_buffer) || !ring)
+    return provided_buffer();
+  return provided_buffer(ring,
+      static_cast<std::uint16_t>(cqe_flags >> core::cqe_buffer_shift),
+      res > 0 ? static_cast<std::size_t>(res) : 0);
+}
+
+// A receive's result as (error_code, provided_buffer): 0 bytes is end of
+// stream; a buffer that carries no data goes straight back to the ring.
+inline std::tuple<boost::system::error_code, provided_buffer>
+provided_receive_result(const std::shared_ptr<buffer_ring_state>& ring,
+    std::uint32_t cqe_flags, int res)
+{
+  provided_buffer b = adopt_provided_buffer(ring, cqe_flags, res);
+  if (res < 0)
+    return {errno_to_error(-res), provided_buffer()};
+  if (res == 0)
+    return {boost::asio::error::eof, provided_buffer()};
+  return {boost::system::error_code(), std::move(b)};
+}
+
+// IORING_OP_RECV with IOSQE_BUFFER_SELECT: the kernel takes a buffer from
+// the ring when data arrives. Lifetime: the op holds the ring's state, so
+// the memory outlives the kernel's use of it; a buffer the op received but
+// never handed over (destroyed at shutdown) goes back to the ring.
+class recv_provided_op_base : public retrying_op
+{
+public:
+  recv_provided_op_base(func_type complete, int fd,
+      std::shared_ptr<buffer_ring_state> ring, int flags)
+    : retrying_op(complete, &recv_provided_op_base::do_prepare, fd, POLLIN),
+      ring_(std::move(ring)), flags_(flags)
+  {
+  }
+
+  ~recv_provided_op_base()
+  {
+    (void)adopt_provided_buffer(ring_, cqe_flags_, result_);
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    recv_provided_op_base* o = static_cast<recv_provided_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    // len 0: up to the whole buffer the kernel picks.
+    core::prep_recv_provided(sqe, o->fd_, 0, o->flags_,
+        o->ring_->group_id(), false, o->user_data());
+  }
+
+  bool should_retry() noexcept
+  {
+    if (cqe_flags_ & core::cqe_f_buffer)
+      return false;
+    return retry_or_poll();
+  }
+
+  std::tuple<boost::system::error_code, provided_buffer> completion_args()
+  {
+    const std::uint32_t flags = std::exchange(cqe_flags_, 0u);
+    return provided_receive_result(ring_, flags, result_);
+  }
+
+private:
+  std::shared_ptr<buffer_ring_state> ring_;  // null when posted at once
+  int flags_;
 };
 
 } // namespace asio_uring::detail
