@@ -327,7 +327,109 @@ public:
         initiate_async_receive_provided(this), token, ring.state());
   }
 
+  /// Extension: receives the next chunk of the stream through this
+  /// socket's multishot receive (IORING_RECV_MULTISHOT, Linux 6.0), into a
+  /// buffer the kernel picks from ring.
+  /**
+   * The first call arms one multishot receive for the socket; it stays
+   * armed, and data that arrives while no call is pending waits in the
+   * socket, in order, in buffers of the ring, for the next call, which then
+   * completes without an SQE or a system call. Each call's handler runs
+   * exactly once. Every call must name the ring of the first (until
+   * cancel() or close()).
+   *
+   * @par Completion Signature
+   * @code void(boost::system::error_code, asio_uring::provided_buffer) @endcode
+   * The handler is never invoked from within this function.
+   *
+   * @par Errors
+   * error::eof (peer closed; later calls get it again),
+   * error::no_buffer_space (a call waited while every buffer of the ring
+   * was held by the program: release buffers and call again; when no call
+   * waits, running dry is silent and the next call re-arms),
+   * error::bad_descriptor, error::invalid_argument (an empty ring, another
+   * context's ring, or not the first call's ring),
+   * error::operation_not_supported (kernel older than 6.0),
+   * error::operation_aborted, and receive's own errors (connection_reset,
+   * ...). An error ends the kernel's multishot; the next call re-arms.
+   *
+   * @par Cancellation and lifetime
+   * cancel(), close(), release(), move-assignment and the destructor cancel
+   * the multishot receive, complete pending calls with
+   * error::operation_aborted and give queued buffers back to the ring (the
+   * data in them is dropped). Per-operation cancellation (terminal,
+   * partial, total) aborts that call only. An armed multishot receive with
+   * no call pending is not outstanding work. The ring may be destroyed
+   * while it is armed (see buffer_ring).
+   */
+  template <BOOST_ASIO_COMPLETION_TOKEN_FOR(void(boost::system::error_code,
+          provided_buffer)) ReadToken
+      = boost::asio::default_completion_token_t<executor_type>>
+  auto async_receive_multishot(buffer_ring& ring,
+      ReadToken&& token = boost::asio::default_completion_token_t<executor_type>())
+  {
+    return boost::asio::async_initiate<ReadToken,
+        void(boost::system::error_code, provided_buffer)>(
+        initiate_async_receive_multishot(this), token, ring.state());
+  }
+
+  /// Extension: chunks received by the multishot receive and not yet
+  /// claimed by async_receive_multishot.
+  std::size_t multishot_queued() const
+  {
+    detail::multishot_state* st = this->impl_.multishot_state_ptr();
+    return st ? st->queued() : 0;
+  }
+
 private:
+  class initiate_async_receive_multishot
+  {
+  public:
+    using executor_type = Executor;
+
+    explicit initiate_async_receive_multishot(basic_stream_socket* self)
+      : self_(self)
+    {
+    }
+
+    const executor_type& get_executor() const noexcept
+    {
+      return self_->get_executor();
+    }
+
+    template <typename ReadHandler>
+    void operator()(ReadHandler&& handler,
+        const std::shared_ptr<detail::buffer_ring_state>& ring) const
+    {
+      auto& impl = self_->impl_;
+      detail::scheduler& s = impl.get_scheduler();
+      detail::recv_multishot_completion completion{ring};
+      // Only receives use a socket's multishot state.
+      auto* current = static_cast<detail::recv_multishot_state*>(
+          impl.multishot_state_ptr());
+      int immediate = 0;
+      if (!impl.is_open())
+        immediate = -EBADF;
+      else if (!ring || &ring->get_scheduler() != &s
+          || (current && current->ring() != ring))
+        immediate = -EINVAL;
+      else if (!s.ring().supports_multishot_recv())
+        immediate = -EOPNOTSUPP;
+      if (immediate != 0)
+        detail::start_multishot_waiter(s, nullptr, immediate,
+            static_cast<ReadHandler&&>(handler), impl.get_executor(),
+            std::move(completion));
+      else
+        detail::start_multishot_waiter(s,
+            impl.template multishot<detail::recv_multishot_state>(ring), 0,
+            static_cast<ReadHandler&&>(handler), impl.get_executor(),
+            std::move(completion));
+    }
+
+  private:
+    basic_stream_socket* self_;
+  };
+
   class initiate_async_receive_provided
   {
   public:

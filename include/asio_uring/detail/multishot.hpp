@@ -179,6 +179,13 @@ protected:
   virtual void discard(const multishot_result& r) noexcept = 0;
   // Whether a result is data (a descriptor, bytes) rather than an end.
   virtual bool is_value(const multishot_result& r) const noexcept = 0;
+  // Whether a final result that is not a value is dropped rather than
+  // reported (the next initiation re-arms); waiting: a handler waits.
+  virtual bool ends_quietly(const multishot_result&, bool waiting) const noexcept
+  {
+    (void)waiting;
+    return false;
+  }
   // A new request for this state (allocated; the scheduler owns it).
   virtual uring_op* make_request(std::shared_ptr<multishot_state> self) = 0;
 
@@ -221,7 +228,8 @@ private:
     // Cancelled (by the kernel or the object), interrupted or would block:
     // nothing to report; the request is simply re-armed if someone waits.
     const bool silent = !value
-        && (r.res == -ECANCELED || r.res == -EINTR || r.res == -EAGAIN);
+        && (r.res == -ECANCELED || r.res == -EINTR || r.res == -EAGAIN
+            || ends_quietly(r, !waiters_.empty()));
     if (silent)
     {
       lock.unlock();

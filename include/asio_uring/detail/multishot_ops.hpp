@@ -164,4 +164,88 @@ private:
   int flags_;
 };
 
+// Multishot receive (IORING_RECV_MULTISHOT with a buffer group, kernel
+// 6.0): each CQE is the next chunk of the stream in a buffer of ring_;
+// unclaimed buffers go back to the ring.
+class recv_multishot_state final : public multishot_state
+{
+public:
+  recv_multishot_state(scheduler& s, int fd,
+      std::shared_ptr<buffer_ring_state> ring) noexcept
+    : multishot_state(s, fd), ring_(std::move(ring))
+  {
+  }
+
+  ~recv_multishot_state() override { discard_all(); }
+
+  const std::shared_ptr<buffer_ring_state>& ring() const noexcept
+  {
+    return ring_;
+  }
+
+private:
+  class request final : public multishot_request<request>
+  {
+  public:
+    request(std::shared_ptr<multishot_state> state, unsigned bgid)
+      : multishot_request(std::move(state)), bgid_(bgid)
+    {
+    }
+
+    static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+    {
+      request* o = static_cast<request*>(base);
+      core::prep_recv_provided(sqe, o->fd_, 0, 0, o->bgid_, true,
+          o->user_data());
+    }
+
+  private:
+    unsigned bgid_;  // the buffer group the kernel picks from
+  };
+
+  void discard(const multishot_result& r) noexcept override
+  {
+    (void)adopt_provided_buffer(ring_, r.flags, r.res);
+  }
+
+  bool is_value(const multishot_result& r) const noexcept override
+  {
+    return r.res > 0;
+  }
+
+  // The ring ran dry (the kernel ends the multishot with ENOBUFS): with no
+  // handler waiting, the queue still holds buffers the program will
+  // consume, and the next initiation re-arms once it has; a waiting handler
+  // is told (error::no_buffer_space), since only the program can release
+  // buffers it holds.
+  bool ends_quietly(const multishot_result& r, bool waiting) const noexcept override
+  {
+    return r.res == -ENOBUFS && !waiting;
+  }
+
+  uring_op* make_request(std::shared_ptr<multishot_state> self) override
+  {
+    return new request(std::move(self), ring_->group_id());
+  }
+
+  std::shared_ptr<buffer_ring_state> ring_;  // Lifetime: outlives requests
+};
+
+// A multishot receive's result as (error_code, provided_buffer).
+struct recv_multishot_completion
+{
+  std::shared_ptr<buffer_ring_state> ring;
+
+  std::tuple<boost::system::error_code, provided_buffer> args(
+      const multishot_result& r)
+  {
+    return provided_receive_result(ring, r.flags, r.res);
+  }
+
+  void discard(const multishot_result& r) noexcept
+  {
+    (void)adopt_provided_buffer(ring, r.flags, r.res);
+  }
+};
+
 } // namespace asio_uring::detail
