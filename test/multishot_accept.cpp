@@ -8,6 +8,7 @@
 
 #include <asio_uring.hpp>
 
+#include "counting_new.hpp"
 #include "tcp_test_util.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -18,7 +19,9 @@
 #include <functional>
 #include <fcntl.h>
 #include <new>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,34 +32,6 @@ using asio_uring_test::make_listener;
 using error_code = boost::system::error_code;
 using namespace std::chrono_literals;
 
-// Counting global allocation (this program only).
-namespace {
-std::atomic<long> allocations{0};
-} // namespace
-
-void* operator new(std::size_t n)
-{
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1))
-    return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return ::operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept
-{
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept
-{
-  return ::operator new(n, t);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -524,6 +499,58 @@ BOOST_AUTO_TEST_CASE(context_destroyed_with_connections_queued_leaks_nothing)
   BOOST_TEST(open_descriptors() == before);
 }
 
+BOOST_AUTO_TEST_CASE(several_threads_run_the_context_while_clients_connect)
+{
+  REQUIRE_MULTISHOT_ACCEPT();
+  asio_uring::io_context ctx;
+  tcp::acceptor acceptor = make_listener(ctx);
+  constexpr int n = 40;
+  std::mutex m;
+  std::vector<tcp::socket> accepted;
+  std::function<void()> next = [&] {
+    acceptor.async_accept_multishot([&](error_code ec, tcp::socket s) {
+      BOOST_CHECK(!ec);
+      std::size_t count;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        accepted.push_back(std::move(s));
+        count = accepted.size();
+      }
+      if (count < std::size_t(n))
+        next();
+    });
+  };
+  next();
+  std::vector<tcp::socket> clients;
+  for (int i = 0; i < n; ++i)
+    clients.emplace_back(ctx);
+  const tcp::endpoint ep = acceptor.local_endpoint();
+  std::thread connector([&] {
+    for (auto& c : clients)
+      c.connect(ep);
+  });
+  std::thread runner([&] { ctx.run(); });
+  ctx.run();
+  runner.join();
+  connector.join();
+  BOOST_REQUIRE(accepted.size() == std::size_t(n));
+  for (int i = 0; i < n; ++i)
+  {
+    const char byte = static_cast<char>('A' + i % 26);
+    clients[std::size_t(i)].send(asio_uring::buffer(&byte, 1));
+  }
+  // Each accepted socket is one of the clients, in connection order.
+  for (int i = 0; i < n; ++i)
+  {
+    BOOST_TEST(accepted[std::size_t(i)].remote_endpoint()
+        == clients[std::size_t(i)].local_endpoint());
+    char c = 0;
+    accepted[std::size_t(i)].receive(asio_uring::buffer(&c, 1));
+    BOOST_TEST(c == static_cast<char>('A' + i % 26));
+  }
+  next = nullptr;
+}
+
 BOOST_AUTO_TEST_CASE(no_allocation_per_accept_after_warm_up)
 {
   REQUIRE_MULTISHOT_ACCEPT();
@@ -562,9 +589,9 @@ BOOST_AUTO_TEST_CASE(no_allocation_per_accept_after_warm_up)
   accept_n(warm);
   for (int i = warm; i < warm + measured; ++i)
     clients[std::size_t(i)].connect(acceptor.local_endpoint());
-  const long before = allocations.load();
+  const long before = asio_uring_test::allocations.load();
   accept_n(measured);
-  BOOST_TEST(allocations.load() - before == 0);
+  BOOST_TEST(asio_uring_test::allocations.load() - before == 0);
   BOOST_TEST(accepted.size() == std::size_t(warm + measured));
 }
 

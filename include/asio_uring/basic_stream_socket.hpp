@@ -344,14 +344,18 @@ public:
    *
    * @par Errors
    * error::eof (peer closed; later calls get it again),
-   * error::no_buffer_space (a call waited while every buffer of the ring
-   * was held by the program: release buffers and call again; when no call
-   * waits, running dry is silent and the next call re-arms),
    * error::bad_descriptor, error::invalid_argument (an empty ring, another
    * context's ring, or not the first call's ring),
    * error::operation_not_supported (kernel older than 6.0),
    * error::operation_aborted, and receive's own errors (connection_reset,
    * ...). An error ends the kernel's multishot; the next call re-arms.
+   *
+   * @par Running out of buffers
+   * When every buffer of the ring is out, the kernel ends the multishot
+   * with ENOBUFS and consumes nothing; this is not reported. With no call
+   * pending, the next call re-arms. A pending call waits: the request is
+   * parked on the ring and re-armed when a buffer is given back (so a
+   * program that holds every buffer while it waits, waits forever).
    *
    * @par Cancellation and lifetime
    * cancel(), close(), release(), move-assignment and the destructor cancel

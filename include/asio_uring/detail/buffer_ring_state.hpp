@@ -9,6 +9,7 @@
 
 #include <boost/asio/execution_context.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -146,19 +147,62 @@ public:
     return buffers_ + std::size_t(bid) * size_;
   }
 
-  // Gives buffer bid back to the kernel. Any thread.
+  // Gives buffer bid back to the kernel, and wakes the requests parked for
+  // want of a buffer. Any thread, the ring held or not.
   void give_back(std::uint16_t bid) noexcept
   {
     std::lock_guard<std::mutex> lock(mutex_);
     core::buf_ring_add(mem_, data(bid), static_cast<unsigned>(size_), bid,
         mask_, 0);
     core::buf_ring_advance(mem_, 1);
+    generation_.fetch_add(1, std::memory_order_release);
+    for (uring_op* op : parked_)
+    {
+      // Its completion re-arms it (-EAGAIN is not reported).
+      op->result_ = -EAGAIN;
+      op->cqe_flags_ = 0;
+      sched_->post_deferred_completion(op);
+    }
+    parked_.clear();
+  }
+
+  // Counts give_back() calls: a request records it when prepared, so that
+  // an ENOBUFS it gets can tell whether a buffer came back since.
+  std::uint64_t generation() const noexcept
+  {
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  // Parks a multishot request that ran out of buffers until the next
+  // give_back(); false (not parked) if a buffer came back after seen.
+  bool park(uring_op* op, std::uint64_t seen)
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (generation_.load(std::memory_order_relaxed) != seen)
+      return false;
+    parked_.push_back(op);
+    return true;
+  }
+
+  // Takes a parked request back; false if give_back() woke it already.
+  bool unpark(uring_op* op) noexcept
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < parked_.size(); ++i)
+      if (parked_[i] == op)
+      {
+        parked_.erase(parked_.begin() + static_cast<std::ptrdiff_t>(i));
+        return true;
+      }
+    return false;
   }
 
 private:
   scheduler* sched_ = nullptr;
   buffer_group_service* groups_ = nullptr;
-  std::mutex mutex_;                  // the producer side (tail)
+  std::mutex mutex_;                  // the producer side (tail), parked_
+  std::atomic<std::uint64_t> generation_{0};  // give_back() calls
+  std::vector<uring_op*> parked_;     // multishot requests out of buffers
   void* mem_ = nullptr;               // ring entries, then the buffers
   std::size_t mem_bytes_ = 0;
   unsigned char* buffers_ = nullptr;  // count_ buffers of size_ bytes

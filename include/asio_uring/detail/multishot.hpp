@@ -148,9 +148,11 @@ public:
   {
     op_queue<operation> aborted;
     multishot_result_queue unclaimed;
+    uring_op* parked;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       closed_ = true;
+      parked = std::exchange(parked_, nullptr);
       while (multishot_waiter* w = waiters_.front())
       {
         waiters_.pop();
@@ -161,6 +163,13 @@ public:
     }
     while (!unclaimed.empty())
       discard(unclaimed.pop());
+    if (parked && unpark(parked))
+    {
+      // Never to be woken: its completion frees it.
+      parked->result_ = -ECANCELED;
+      parked->cqe_flags_ = 0;
+      aborted.push(parked);
+    }
     sched_.post_deferred_completions(aborted);
   }
 
@@ -184,6 +193,21 @@ protected:
   virtual bool ends_quietly(const multishot_result&, bool waiting) const noexcept
   {
     (void)waiting;
+    return false;
+  }
+  // A request that ended for want of a resource (r) while handlers wait
+  // may be parked instead of re-armed at once; true if it was: whoever
+  // holds it posts it (result -EAGAIN) once the resource comes back.
+  virtual bool park(const multishot_result& r, uring_op* request) noexcept
+  {
+    (void)r;
+    (void)request;
+    return false;
+  }
+  // Takes a parked request back; false if it was already woken.
+  virtual bool unpark(uring_op* request) noexcept
+  {
+    (void)request;
     return false;
   }
   // A new request for this state (allocated; the scheduler owns it).
@@ -212,17 +236,22 @@ private:
     deliver(r, ready);
   }
 
-  // The request's final CQE, outside the ring: true to re-arm it.
-  bool on_final(const multishot_result& r)
+  enum class final_action { free, rearm, parked };
+
+  // The request's final CQE (or its wake-up after parking), outside the
+  // ring: what the request does next.
+  final_action on_final(const multishot_result& r, uring_op* request)
   {
     op_queue<operation> ready;
     std::unique_lock<std::mutex> lock(mutex_);
+    if (parked_ == request)
+      parked_ = nullptr;
     if (closed_)
     {
       armed_ = false;
       lock.unlock();
       discard(r);
-      return false;
+      return final_action::free;
     }
     const bool value = is_value(r);
     // Cancelled (by the kernel or the object), interrupted or would block:
@@ -242,9 +271,15 @@ private:
     // an error is re-armed by the next initiation, or now if one waits.
     const bool rearm = value || !waiters_.empty();
     armed_ = rearm;
+    final_action action = rearm ? final_action::rearm : final_action::free;
+    if (rearm && !value && park(r, request))
+    {
+      parked_ = request;
+      action = final_action::parked;
+    }
     lock.unlock();
     sched_.post_deferred_completions(ready);
-    return rearm;
+    return action;
   }
 
   // With mutex_ held: to the oldest waiter, else to the queue.
@@ -266,6 +301,7 @@ private:
   op_queue<multishot_waiter> waiters_;    // handlers in initiation order
   multishot_result_queue ready_;          // results nobody waited for
   bool armed_ = false;                    // a request is armed (or re-arming)
+  uring_op* parked_ = nullptr;            // the request, while parked
   bool closed_ = false;                   // the object let go of this state
 };
 
@@ -307,15 +343,21 @@ private:
       delete o;
       return;
     }
-    if (o->state_->on_final(r))
+    using action = multishot_state::final_action;
+    const action next = o->state_->on_final(r, o);
+    // The loop finishes one unit of work for this op, which it never
+    // counted: restart_op and work_started() compensate.
+    if (next == action::rearm)
     {
       o->result_ = -ECANCELED;  // no result until the next CQE
       o->cqe_flags_ = 0;
-      owner->restart_op(o);  // compensates the work the loop finishes
+      owner->restart_op(o);
       return;
     }
-    owner->work_started();  // the loop finishes one unit it never counted
-    delete o;
+    owner->work_started();
+    if (next == action::free)
+      delete o;
+    // parked: the state's resource owner posts it again later.
   }
 };
 

@@ -187,20 +187,23 @@ private:
   class request final : public multishot_request<request>
   {
   public:
-    request(std::shared_ptr<multishot_state> state, unsigned bgid)
-      : multishot_request(std::move(state)), bgid_(bgid)
+    request(std::shared_ptr<multishot_state> state, buffer_ring_state& ring)
+      : multishot_request(std::move(state)), ring_(ring)
     {
     }
 
     static void do_prepare(uring_op* base, io_uring_sqe* sqe)
     {
       request* o = static_cast<request*>(base);
-      core::prep_recv_provided(sqe, o->fd_, 0, 0, o->bgid_, true,
+      // Buffers given back from here on are visible to the kernel when it
+      // issues the receive, or make a later ENOBUFS re-arm at once.
+      o->seen_ = o->ring_.generation();
+      core::prep_recv_provided(sqe, o->fd_, 0, 0, o->ring_.group_id(), true,
           o->user_data());
     }
 
-  private:
-    unsigned bgid_;  // the buffer group the kernel picks from
+    buffer_ring_state& ring_;  // Lifetime: the state's ring_ outlives us
+    std::uint64_t seen_ = 0;   // ring_.generation() when last prepared
   };
 
   void discard(const multishot_result& r) noexcept override
@@ -213,19 +216,39 @@ private:
     return r.res > 0;
   }
 
-  // The ring ran dry (the kernel ends the multishot with ENOBUFS): with no
-  // handler waiting, the queue still holds buffers the program will
-  // consume, and the next initiation re-arms once it has; a waiting handler
-  // is told (error::no_buffer_space), since only the program can release
-  // buffers it holds.
-  bool ends_quietly(const multishot_result& r, bool waiting) const noexcept override
+  // The ring ran dry: the kernel ends the multishot with ENOBUFS and
+  // consumes nothing. Not reported: with no handler waiting, the next
+  // initiation re-arms; with handlers waiting, the request is parked on the
+  // ring until a buffer comes back (or re-armed at once if one came back
+  // since it was prepared).
+  bool ends_quietly(const multishot_result& r, bool) const noexcept override
   {
-    return r.res == -ENOBUFS && !waiting;
+    return r.res == -ENOBUFS;
+  }
+
+  bool park(const multishot_result& r, uring_op* base) noexcept override
+  {
+    if (r.res != -ENOBUFS)
+      return false;
+    request* o = static_cast<request*>(base);
+    try
+    {
+      return ring_->park(o, o->seen_);
+    }
+    catch (...)
+    {
+      return false;  // no memory to park: re-arm at once
+    }
+  }
+
+  bool unpark(uring_op* base) noexcept override
+  {
+    return ring_->unpark(base);
   }
 
   uring_op* make_request(std::shared_ptr<multishot_state> self) override
   {
-    return new request(std::move(self), ring_->group_id());
+    return new request(std::move(self), *ring_);
   }
 
   std::shared_ptr<buffer_ring_state> ring_;  // Lifetime: outlives requests
