@@ -7,9 +7,10 @@
 #   benchmark/net/run_net_benchmarks.sh [--rounds N] [--duration S]
 #       [--connections "5 50 500"] [--w5-mib N] [--build-dir DIR] [--no-doc]
 #
-# W3: example/net/http_server (fixed 13-byte response) built three ways:
-# asio_uring; Boost.Asio with its epoll reactor; Boost.Asio with its own
-# io_uring backend for sockets (BOOST_ASIO_HAS_IO_URING +
+# W3: example/net/http_server (fixed 13-byte response) built four ways:
+# asio_uring; asio_uring reading with the multishot receive extension
+# (HTTP_SERVER_MULTISHOT); Boost.Asio with its epoll reactor; Boost.Asio
+# with its own io_uring backend for sockets (BOOST_ASIO_HAS_IO_URING +
 # BOOST_ASIO_DISABLE_EPOLL). The server runs on core 0, wrk (-t1) on core 1
 # (taskset), for each connection count; requests/s and p99 latency from
 # wrk --latency, the server's peak RSS (VmHWM) after the run.
@@ -50,7 +51,7 @@ echo "== building (Release) in $build_dir"
 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
   -DASIO_URING_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-1}" --target w3_http_asio_uring \
-  w3_http_boost_epoll w3_http_boost_uring w5_stream_asio_uring \
+  w3_http_asio_uring_multishot w3_http_boost_epoll w3_http_boost_uring w5_stream_asio_uring \
   w5_stream_boost_epoll
 bin=$build_dir/benchmark/net
 
@@ -108,13 +109,13 @@ print(rps, float(m.group(1)) * scale, sys.argv[1])
 PY
 }
 
-w3_variants=(asio_uring boost_epoll boost_uring)
+w3_variants=(asio_uring asio_uring_multishot boost_epoll boost_uring)
 w5_variants=(asio_uring boost_epoll)
 for round in $(seq "$rounds"); do
   echo "== round $round/$rounds"
   for conns in $connections; do
-    for i in 0 1 2; do
-      v=${w3_variants[$(((i + round) % 3))]}
+    for i in 0 1 2 3; do
+      v=${w3_variants[$(((i + round) % 4))]}
       line=$(run_w3 "$v" "$conns")
       echo "w3 $round $conns $v $line" | tee -a "$results"
     done
@@ -144,7 +145,9 @@ for line in open(path):
         kv = dict(x.split('=', 1) for x in f[2:])
         w5[kv['variant']][int(f[1])] = (float(kv['MiBps']), int(kv['ctx_switches']))
 
-names = {'asio_uring': 'asio_uring', 'boost_epoll': 'Boost.Asio epoll',
+names = {'asio_uring': 'asio_uring',
+         'asio_uring_multishot': 'asio_uring, multishot receive',
+         'boost_epoll': 'Boost.Asio epoll',
          'boost_uring': 'Boost.Asio io_uring backend'}
 def spread(values, fmt):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
@@ -163,7 +166,7 @@ out.append("| connections | server | requests/s median (min-max) | ratio vs epol
 out.append("|---|---|---|---|---|---|")
 for conns in sorted({c for c, _ in w3}):
     base = w3.get((conns, 'boost_epoll'), {})
-    for v in ('asio_uring', 'boost_epoll', 'boost_uring'):
+    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring'):
         d = w3.get((conns, v))
         if not d:
             continue
@@ -201,7 +204,8 @@ if begin not in text:
     text = text.rstrip('\n') + '\n\n' + (
         '## Network: W3 HTTP keep-alive and W5 TCP stream checksum\n\n'
         'Method: `benchmark/net/run_net_benchmarks.sh` (see its header). W3 runs\n'
-        '`example/net/http_server` built three ways (asio_uring; Boost.Asio on\n'
+        '`example/net/http_server` built four ways (asio_uring; asio_uring\n'
+        'reading with the multishot receive extension; Boost.Asio on\n'
         'epoll; Boost.Asio with its own io_uring backend for sockets, i.e.\n'
         '`BOOST_ASIO_HAS_IO_URING` and `BOOST_ASIO_DISABLE_EPOLL`), one thread\n'
         'each, under `wrk -t1` at each connection count; W5 streams a large\n'

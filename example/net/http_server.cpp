@@ -15,7 +15,16 @@
 //
 // Requests are parsed as they arrive, pipelined requests included: the
 // responses to every complete request in the buffer go out in one write.
+//
+// HTTP_SERVER_MULTISHOT (asio_uring only) reads with the multishot receive
+// extension: each connection keeps one IORING_RECV_MULTISHOT armed on a
+// provided-buffer ring shared by all connections, and each read takes the
+// next chunk (copied into the session's buffer, the ring buffer given back
+// at once) instead of submitting a receive.
 #ifdef HTTP_SERVER_BOOST_ASIO
+#if HTTP_SERVER_MULTISHOT
+#error "HTTP_SERVER_MULTISHOT needs asio_uring"
+#endif
 #include <boost/asio.hpp>
 namespace net = boost::asio;
 #else
@@ -179,6 +188,11 @@ std::string resolve(const std::string& docroot, std::string_view target)
   return path;
 }
 
+#if HTTP_SERVER_MULTISHOT
+// The provided-buffer ring every connection's multishot receive uses.
+net::buffer_ring* receive_ring = nullptr;
+#endif
+
 class session : public std::enable_shared_from_this<session>
 {
 public:
@@ -190,6 +204,24 @@ public:
   void start() { do_read(); }
 
 private:
+#if HTTP_SERVER_MULTISHOT
+  void do_read()
+  {
+    socket_.async_receive_multishot(*receive_ring,
+        [self = shared_from_this()](boost::system::error_code ec,
+            net::provided_buffer b) {
+          if (ec)
+            return;  // eof or error: the session ends
+          if (self->in_.size() - self->in_used_ < b.size())
+            self->in_.resize(std::max(self->in_.size() * 2,
+                self->in_used_ + b.size()));
+          std::copy_n(b.data(), b.size(), self->in_.data() + self->in_used_);
+          self->in_used_ += b.size();
+          b.release();
+          self->process();
+        });
+  }
+#else
   void do_read()
   {
     if (in_.size() - in_used_ < 4096)
@@ -204,6 +236,7 @@ private:
           self->process();
         });
   }
+#endif
 
   // Answers the complete requests in the buffer in order, then writes all
   // their responses at once. A file request suspends the loop until its
@@ -406,6 +439,12 @@ int main(int argc, char* argv[])
     net::ring_options options;
     options.single_issuer = std::getenv("HTTP_SERVER_SHARED_RING") == nullptr;
     net::io_context ctx(options, 1);
+#endif
+#if HTTP_SERVER_MULTISHOT
+    // 1024 buffers of 4 KiB (4 MiB) shared by every connection: a buffer
+    // is held only from the kernel's receive until the handler copies it.
+    net::buffer_ring ring(ctx, 1024, 4096);
+    receive_ring = &ring;
 #endif
     tcp::acceptor acceptor(ctx, tcp::endpoint(tcp::v4(), port));
     std::function<void()> do_accept = [&] {
