@@ -156,6 +156,8 @@ using scenario = std::function<void(step_fault_hooks&)>;
 
 std::size_t faults_injected = 0;  // over the whole program, for the summary
 std::size_t scenario_runs = 0;
+std::size_t socket_faults_injected = 0;  // the socket scenarios' share
+std::size_t socket_scenario_runs = 0;
 
 // Runs s without faults to count the steps at f's seam, then once for each
 // step N failing it with f. Returns how many runs injected their fault.
@@ -969,6 +971,7 @@ std::size_t every_socket_step(const socket_fault& f, const socket_scenario& s)
     socket_step_hooks probe;
     s(probe);
     ++scenario_runs;
+    ++socket_scenario_runs;
     steps = probe.steps(seam_of(f.kind));
   }
   BOOST_TEST_REQUIRE(steps > 0u);
@@ -980,6 +983,7 @@ std::size_t every_socket_step(const socket_fault& f, const socket_scenario& s)
       socket_step_hooks hooks(f, n);
       s(hooks);
       ++scenario_runs;
+      ++socket_scenario_runs;
       injected += hooks.injected();
     }
   }
@@ -987,6 +991,7 @@ std::size_t every_socket_step(const socket_fault& f, const socket_scenario& s)
   // so a late step of the probe may not exist in a rerun; most do.
   BOOST_TEST(injected * 2 >= steps);
   faults_injected += injected;
+  socket_faults_injected += injected;
   BOOST_TEST_MESSAGE(name_of(f) << ": " << steps << " steps, " << injected
       << " faults injected");
   return injected;
@@ -1015,8 +1020,10 @@ struct summary
 {
   ~summary()
   {
-    std::printf("fault_injection: %zu scenario runs, %zu faults injected\n",
-        scenario_runs, faults_injected);
+    std::printf("fault_injection: %zu scenario runs, %zu faults injected "
+                "(sockets: %zu runs, %zu faults)\n",
+        scenario_runs, faults_injected, socket_scenario_runs,
+        socket_faults_injected);
   }
 };
 
