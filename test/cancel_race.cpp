@@ -99,17 +99,7 @@ const char* name_of(op_kind k)
   return "?";
 }
 
-const char* name_of(ct t)
-{
-  switch (t)
-  {
-  case ct::terminal: return "terminal";
-  case ct::partial: return "partial";
-  case ct::total: return "total";
-  case ct::none: return "none";
-  default: return "mixed";
-  }
-}
+using asio_uring_test::name_of;
 
 // How a pending operation is cancelled.
 enum class cancel_by

@@ -12,6 +12,7 @@
 #include <asio_uring.hpp>
 
 #include "tcp_test_util.hpp"
+#include "test_util.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -65,17 +66,7 @@ const char* name_of(kind k)
   return "?";
 }
 
-const char* name_of(ct t)
-{
-  switch (t)
-  {
-  case ct::terminal: return "terminal";
-  case ct::partial: return "partial";
-  case ct::total: return "total";
-  case ct::none: return "none";
-  default: return "mixed";
-  }
-}
+using asio_uring_test::name_of;
 
 enum class cancel_by { slot, cancel, close, destroy };
 

@@ -1,6 +1,8 @@
 // Helpers shared by the test programs.
 #pragma once
 
+#include <boost/asio/cancellation_type.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +15,20 @@
 #include <unistd.h>
 
 namespace asio_uring_test {
+
+// "terminal", "partial", "total", "none" (or "mixed"), for test contexts.
+inline const char* name_of(boost::asio::cancellation_type t)
+{
+  using ct = boost::asio::cancellation_type;
+  switch (t)
+  {
+  case ct::terminal: return "terminal";
+  case ct::partial: return "partial";
+  case ct::total: return "total";
+  case ct::none: return "none";
+  default: return "mixed";
+  }
+}
 
 // A file under $TMPDIR (or /tmp) removed when the object dies.
 class temp_file
