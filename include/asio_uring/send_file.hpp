@@ -110,15 +110,14 @@ public:
       if (n == 0)
         return finish(self, boost::asio::error::broken_pipe);
       sent_ += n;
-      if (n < in_pipe_ && (!objects_unchanged() || !socket_non_blocking()))
+      in_pipe_ -= n;
+      if (in_pipe_ != 0 && (!objects_unchanged() || !socket_non_blocking()))
       {
         // A blocking splice to a socket returns early only when the kernel
         // interrupts it (cancellation: per operation, cancel() or close())
         // or when the socket failed after sending part of it.
-        in_pipe_ -= n;
         return finish(self, interruption_cause());
       }
-      in_pipe_ -= n;
       if (in_pipe_ != 0)
         drain(self);  // a non-blocking socket took part of it
       else if (remaining_ != 0)
