@@ -1,8 +1,9 @@
 #!/bin/bash
 # W3 (HTTP keep-alive under wrk) and W5 (TCP stream checksum) for
-# asio_uring against Boost.Asio. Builds in Release, runs every variant once
-# per round in an order rotated from round to round, prints the tables and
-# writes them into doc/benchmarks.md (its "Network" section only).
+# asio_uring against Boost.Asio (and, for W3, a raw liburing floor). Builds
+# in Release, runs every variant once per round in an order rotated from
+# round to round, prints the tables and writes them into doc/benchmarks.md
+# (its "Network" section only).
 #
 #   benchmark/net/run_net_benchmarks.sh [--rounds N] [--duration S]
 #       [--connections "5 50 500"] [--w5-mib N] [--build-dir DIR] [--no-doc]
@@ -11,13 +12,17 @@
 # asio_uring; asio_uring reading with the multishot receive extension
 # (HTTP_SERVER_MULTISHOT); Boost.Asio with its epoll reactor; Boost.Asio
 # with its own io_uring backend for sockets (BOOST_ASIO_HAS_IO_URING +
-# BOOST_ASIO_DISABLE_EPOLL). The server runs on core 0, wrk (-t1) on core 1
-# (taskset), for each connection count; requests/s and p99 latency from
-# wrk --latency, the server's peak RSS (VmHWM) after the run.
+# BOOST_ASIO_DISABLE_EPOLL); and the raw liburing floor,
+# benchmark/net/raw_http_server.cpp (the same server written directly on
+# liburing), run twice: its default ring (SINGLE_ISSUER | DEFER_TASKRUN)
+# and with setup flags 0 (RAW_HTTP_FLAGS=plain). The server runs on core 0,
+# wrk (-t1) on core 1 (taskset), for each connection count; requests/s and
+# p99 latency from wrk --latency, the server's peak RSS (VmHWM) after the
+# run; ratios are against Boost.Asio epoll in the same round.
 # W5: benchmark/net/stream_checksum, asio_uring vs Boost.Asio epoll: a
 # forked sender on core 1 streams --w5-mib MiB over loopback to a receiver
 # on core 0 that sums every byte (checked against the expected sum).
-# Defaults: 5 rounds, 10 s per wrk run, 2048 MiB per W5 run: about 9
+# Defaults: 5 rounds, 10 s per wrk run, 2048 MiB per W5 run: about 15
 # minutes. Ratios are taken within each round, then their median.
 set -euo pipefail
 
@@ -37,7 +42,7 @@ while [ $# -gt 0 ]; do
   --w5-mib) w5_mib=$2; shift 2 ;;
   --build-dir) build_dir=$2; shift 2 ;;
   --no-doc) write_doc=0; shift ;;
-  -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
   *) echo "run_net_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -51,8 +56,8 @@ echo "== building (Release) in $build_dir"
 cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
   -DASIO_URING_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j"${JOBS:-1}" --target w3_http_asio_uring \
-  w3_http_asio_uring_multishot w3_http_boost_epoll w3_http_boost_uring w5_stream_asio_uring \
-  w5_stream_boost_epoll
+  w3_http_asio_uring_multishot w3_http_boost_epoll w3_http_boost_uring \
+  w3_http_raw_liburing w5_stream_asio_uring w5_stream_boost_epoll
 bin=$build_dir/benchmark/net
 
 server_cpu=""
@@ -68,11 +73,16 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "commit $commit" >>"$results"
 
 # One wrk run against a fresh server: prints "rps p99_us rss_kib".
+# raw_liburing_plain is w3_http_raw_liburing with RAW_HTTP_FLAGS=plain.
 run_w3() {
   local variant=$1 conns=$2
-  local out
+  local out exe=$bin/w3_http_$variant flags=
+  if [ "$variant" = raw_liburing_plain ]; then
+    exe=$bin/w3_http_raw_liburing
+    flags=plain
+  fi
   out=$(mktemp)
-  $server_cpu "$bin/w3_http_$variant" 0 >"$out" 2>&1 &
+  RAW_HTTP_FLAGS=$flags $server_cpu "$exe" 0 >"$out" 2>&1 &
   local pid=$!
   local port=""
   for _ in $(seq 100); do
@@ -109,13 +119,14 @@ print(rps, float(m.group(1)) * scale, sys.argv[1])
 PY
 }
 
-w3_variants=(asio_uring asio_uring_multishot boost_epoll boost_uring)
+w3_variants=(asio_uring asio_uring_multishot boost_epoll boost_uring raw_liburing
+  raw_liburing_plain)
 w5_variants=(asio_uring boost_epoll)
 for round in $(seq "$rounds"); do
   echo "== round $round/$rounds"
   for conns in $connections; do
-    for i in 0 1 2 3; do
-      v=${w3_variants[$(((i + round) % 4))]}
+    for i in "${!w3_variants[@]}"; do
+      v=${w3_variants[$(((i + round) % ${#w3_variants[@]}))]}
       line=$(run_w3 "$v" "$conns")
       echo "w3 $round $conns $v $line" | tee -a "$results"
     done
@@ -148,7 +159,10 @@ for line in open(path):
 names = {'asio_uring': 'asio_uring',
          'asio_uring_multishot': 'asio_uring, multishot receive',
          'boost_epoll': 'Boost.Asio epoll',
-         'boost_uring': 'Boost.Asio io_uring backend'}
+         'boost_uring': 'Boost.Asio io_uring backend',
+         # A bare | would end the Markdown table cell.
+         'raw_liburing': 'raw liburing (SINGLE_ISSUER\\|DEFER_TASKRUN)',
+         'raw_liburing_plain': 'raw liburing, setup flags 0'}
 def spread(values, fmt):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 def ratio(a, b):
@@ -166,7 +180,8 @@ out.append("| connections | server | requests/s median (min-max) | ratio vs epol
 out.append("|---|---|---|---|---|---|")
 for conns in sorted({c for c, _ in w3}):
     base = w3.get((conns, 'boost_epoll'), {})
-    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring'):
+    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
+              'raw_liburing', 'raw_liburing_plain'):
         d = w3.get((conns, v))
         if not d:
             continue
@@ -207,8 +222,10 @@ if begin not in text:
         '`example/net/http_server` built four ways (asio_uring; asio_uring\n'
         'reading with the multishot receive extension; Boost.Asio on\n'
         'epoll; Boost.Asio with its own io_uring backend for sockets, i.e.\n'
-        '`BOOST_ASIO_HAS_IO_URING` and `BOOST_ASIO_DISABLE_EPOLL`), one thread\n'
-        'each, under `wrk -t1` at each connection count; W5 streams a large\n'
+        '`BOOST_ASIO_HAS_IO_URING` and `BOOST_ASIO_DISABLE_EPOLL`), and the raw\n'
+        'liburing floor `benchmark/net/raw_http_server.cpp` with two ring\n'
+        'set-ups, one thread each, under `wrk -t1` at each connection count;\n'
+        'W5 streams a large\n'
         'buffer from a forked blocking sender to a receiver that sums every byte\n'
         'with `async_read_some` into 64 KiB. Every variant runs once per round,\n'
         'the order rotated between rounds; medians with min-max, ratios within\n'
