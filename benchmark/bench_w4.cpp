@@ -11,6 +11,7 @@
 //                                epoll reactor then runs between handlers)
 //   BM_W4_read1_asio_uring       1-byte random_access_file::async_read_some_at
 //                                of a cached one-page file
+//   BM_W4_read1_asio_uring_hint1 the same, concurrency_hint 1
 //   BM_W4_read1_raw_liburing[_coop]  1-byte io_uring_prep_read, QD1 (kernel
 //                                default setup flags / asio_uring's flags)
 //   BM_W4_nop_raw_liburing[_coop]    io_uring_prep_nop, QD1
@@ -66,6 +67,13 @@ void BM_W4_post_boost_asio_reactor(benchmark::State& state)
 void BM_W4_read1_asio_uring(benchmark::State& state)
 {
   asio_uring::io_context ctx;
+  bench::w4_read1<asio_uring::random_access_file>(state, ctx,
+      bench::context_enter_count());
+}
+
+void BM_W4_read1_asio_uring_hint1(benchmark::State& state)
+{
+  asio_uring::io_context ctx(1);
   bench::w4_read1<asio_uring::random_access_file>(state, ctx,
       bench::context_enter_count());
 }
@@ -188,6 +196,8 @@ BENCHMARK(BM_W4_post_asio_uring_hint1)->Unit(benchmark::kMicrosecond)->UseRealTi
 BENCHMARK(BM_W4_post_boost_asio)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_post_boost_asio_reactor)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_W4_read1_asio_uring)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_W4_read1_asio_uring_hint1)->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 BENCHMARK(BM_W4_read1_raw_liburing<bench::raw_plain>)
     ->Name("BM_W4_read1_raw_liburing")
     ->Unit(benchmark::kMicrosecond)->UseRealTime();

@@ -95,6 +95,7 @@ variants=(
   "bench_w4 BM_W4_post_boost_asio"
   "bench_w4 BM_W4_post_boost_asio_reactor"
   "bench_w4 BM_W4_read1_asio_uring"
+  "bench_w4 BM_W4_read1_asio_uring_hint1"
   "bench_boost_uring BM_W4_read1_boost_uring"
   "bench_boost_uring_noepoll BM_W4_read1_boost_uring_noepoll"
   "bench_w4 BM_W4_read1_raw_liburing"

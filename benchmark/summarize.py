@@ -35,6 +35,7 @@ W4 = [
     ("BM_W4_post_boost_asio", "post round trip, boost::asio::io_context"),
     ("BM_W4_post_boost_asio_reactor", "post round trip, boost::asio::io_context with a timer (reactor runs)"),
     ("BM_W4_read1_asio_uring", "1-byte read, asio_uring random_access_file"),
+    ("BM_W4_read1_asio_uring_hint1", "1-byte read, asio_uring random_access_file, io_context(1)"),
     ("BM_W4_read1_boost_uring", "1-byte read, Boost.Asio io_uring (epoll reactor)"),
     ("BM_W4_read1_boost_uring_noepoll", "1-byte read, Boost.Asio io_uring, no epoll"),
     ("BM_W4_read1_raw_liburing", "1-byte read, raw liburing, default flags"),

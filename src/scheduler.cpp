@@ -51,7 +51,7 @@ private:
   asio_call_stack::context asio_context_;             // pops before it dies
 };
 
-void relock(std::unique_lock<std::mutex>& lock)
+void relock(std::unique_lock<futex_mutex>& lock)
 {
   if (!lock.owns_lock())
     lock.lock();
@@ -172,13 +172,13 @@ struct scheduler::task_cleanup
     // Completions reaped by the turn become ready, and the task goes back to
     // the end of the queue.
     relock(lock);
-    owner->task_interrupted_ = true;
+    owner->task_interrupted_.store(true, std::memory_order_relaxed);
     owner->op_queue_.push(info.private_queue);
     owner->op_queue_.push(&owner->task_operation_);
   }
 
   scheduler* owner;
-  std::unique_lock<std::mutex>& lock;
+  std::unique_lock<futex_mutex>& lock;
   thread_info& info;
 };
 
@@ -201,7 +201,7 @@ struct scheduler::work_cleanup
   }
 
   scheduler* owner;
-  std::unique_lock<std::mutex>& lock;
+  std::unique_lock<futex_mutex>& lock;
   thread_info& info;
 };
 
@@ -213,7 +213,7 @@ struct scheduler::batch_scope
   batch_scope(scheduler& s, thread_info& i, op_queue<operation>& b)
     : owner(s), info(i), batch(b)
   {
-    std::lock_guard<std::mutex> lock(owner.mutex_);
+    std::lock_guard<futex_mutex> lock(owner.mutex_);
     batch.push(owner.op_queue_);
     owner.shared_ready_.store(false, std::memory_order_relaxed);
     info.batch = &batch;
@@ -223,7 +223,7 @@ struct scheduler::batch_scope
   {
     info.batch = nullptr;
     batch.push(info.private_queue);
-    std::lock_guard<std::mutex> lock(owner.mutex_);
+    std::lock_guard<futex_mutex> lock(owner.mutex_);
     owner.op_queue_.push_front(batch);
   }
 
@@ -243,10 +243,7 @@ struct scheduler::batched_task_cleanup
     batch.push(info.private_queue);
     batch.push(&owner.task_operation_);
     if (blocked)
-    {
-      std::lock_guard<std::mutex> lock(owner.mutex_);
-      owner.task_interrupted_ = true;
-    }
+      owner.task_interrupted_.store(true, std::memory_order_relaxed);
   }
 
   scheduler& owner;
@@ -298,7 +295,7 @@ scheduler::scheduler(const ring_options& options, int concurrency_hint)
   }
 
   op_queue_.push(&task_operation_);
-  std::lock_guard<std::mutex> ring_lock(ring_mutex_);
+  std::lock_guard<futex_mutex> ring_lock(ring_mutex_);
   arm_wakeup();
 }
 
@@ -342,7 +339,7 @@ void scheduler::shutdown()
 {
   bool again;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<futex_mutex> lock(mutex_);
     again = shutdown_;
     shutdown_ = true;
     shutting_down_.store(true, std::memory_order_release);
@@ -399,7 +396,7 @@ void scheduler::destroy_queued(op_queue<operation>& done)
   {
     op_queue<operation> all;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<futex_mutex> lock(mutex_);
       op_queue_.remove(&task_operation_);
       all.push(op_queue_);
       all.push(pending_);
@@ -430,7 +427,7 @@ std::size_t scheduler::run(boost::system::error_code& ec)
   call_stack_context ctx(this, this_thread);
   if (one_thread_ && !outer)
     return run_batched(this_thread);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   adopt_enclosing_queue(outer);
   std::size_t n = 0;
   for (; do_run_one(lock, this_thread, false, nullptr); relock(lock))
@@ -451,7 +448,7 @@ std::size_t scheduler::run_batched(thread_info& this_thread)
     {
       // Only when something took the task away (a nested call that ended
       // by an exception, say): take the shared queue, or wait for it.
-      std::unique_lock<std::mutex> lock(mutex_);
+      std::unique_lock<futex_mutex> lock(mutex_);
       batch.push(op_queue_);
       shared_ready_.store(false, std::memory_order_relaxed);
       if (batch.empty() && !stopped_)
@@ -468,7 +465,7 @@ std::size_t scheduler::run_batched(thread_info& this_thread)
     {
       if (shared_ready_.load(std::memory_order_acquire))
       {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<futex_mutex> lock(mutex_);
         batch.push(op_queue_);
         shared_ready_.store(false, std::memory_order_relaxed);
       }
@@ -484,17 +481,18 @@ std::size_t scheduler::run_batched(thread_info& this_thread)
       }
       if (block)
       {
-        // About to sleep in the kernel: from here on, posts from other
-        // threads must interrupt the ring (task_interrupted_ = false).
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!op_queue_.empty() || stopped_)
+        // About to sleep in the kernel: from here on, whoever posts from
+        // another thread or stops the loop must interrupt the ring. Each of
+        // them stores its flag, then exchanges task_interrupted_; this
+        // thread stores task_interrupted_, then loads the flags (all
+        // sequentially consistent): so either it sees their flag, or they
+        // see false and interrupt.
+        task_interrupted_.store(false);
+        if (shared_ready_.load() || stopped_.load())
         {
-          batch.push(op_queue_);
-          shared_ready_.store(false, std::memory_order_relaxed);
-          block = false;
+          task_interrupted_.store(true, std::memory_order_relaxed);
+          block = false;  // the next visit of the task takes the queue
         }
-        else
-          task_interrupted_ = false;
       }
       batched_task_cleanup on_exit{*this, this_thread, batch, block};
       run_ring_turn(block, nullptr, this_thread.private_queue);
@@ -539,7 +537,7 @@ std::size_t scheduler::run_one(boost::system::error_code& ec)
   thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, false, nullptr);
 }
@@ -557,7 +555,7 @@ std::size_t scheduler::run_one_until(
   thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, false, &deadline);
 }
@@ -573,7 +571,7 @@ std::size_t scheduler::poll(boost::system::error_code& ec)
   thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   // Nested in a handler: what that handler posted is on its thread-private
   // queue, and must be visible to this poll too (as in Boost.Asio).
   adopt_enclosing_queue(outer);
@@ -595,14 +593,14 @@ std::size_t scheduler::poll_one(boost::system::error_code& ec)
   thread_info* outer = scheduler::this_thread();
   thread_info this_thread;
   call_stack_context ctx(this, this_thread);
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   adopt_enclosing_queue(outer);
   return do_run_one(lock, this_thread, true, nullptr);
 }
 
 // Runs at most one handler. Returns 1 with the lock released, or 0 with the
 // lock held. poll: never block; deadline: block no later than *deadline.
-std::size_t scheduler::do_run_one(std::unique_lock<std::mutex>& lock,
+std::size_t scheduler::do_run_one(std::unique_lock<futex_mutex>& lock,
     thread_info& this_thread, bool poll,
     const std::chrono::steady_clock::time_point* deadline)
 {
@@ -637,7 +635,9 @@ std::size_t scheduler::do_run_one(std::unique_lock<std::mutex>& lock,
           }
         }
         bool block = !more_handlers && !poll;
-        task_interrupted_ = !block;
+        // Sequentially consistent: lock_ring() announces itself in
+        // ring_waiters_ and then exchanges this flag without the mutex.
+        task_interrupted_.store(!block);
         if (more_handlers && !one_thread_)
           wake_one_thread_and_unlock(lock);
         else
@@ -726,9 +726,9 @@ void scheduler::run_ring_turn(bool block,
   // flag keeps turns with nothing queued off the mutex: a push made after
   // this check is either seen by the next turn or interrupts this one.
   op_queue<uring_op> queued;
-  if (has_pending_.load(std::memory_order_acquire))
+  if (has_pending_.load())
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<futex_mutex> lock(mutex_);
     queued.push(pending_);
     has_pending_.store(false, std::memory_order_relaxed);
   }
@@ -742,7 +742,7 @@ void scheduler::run_ring_turn(bool block,
   {
     // SQ full and the kernel refused more: reap first, submit next turn.
     block = false;
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<futex_mutex> lock(mutex_);
     pending_.push_front(queued);
     has_pending_.store(true, std::memory_order_release);
   }
@@ -795,7 +795,7 @@ void scheduler::run_ring_turn(bool block,
   // its first timer interrupts this one.
   if (has_timer_queues_.load(std::memory_order_relaxed))
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<futex_mutex> lock(mutex_);
     for (timer_queue_base* q = timer_queues_; q; q = q->next_)
       q->get_ready_timers(ops);
   }
@@ -953,16 +953,7 @@ void scheduler::lock_ring()
     // may finish its turn and start another before we get the mutex, and
     // that turn must not block in the kernel (run_ring_turn checks this).
     ring_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    bool interrupt = false;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!task_interrupted_)
-      {
-        task_interrupted_ = true;
-        interrupt = true;
-      }
-    }
-    if (interrupt)
+    if (!task_interrupted_.exchange(true))
       interrupt_ring();
     ring_mutex_.lock();
     ring_waiters_.fetch_sub(1, std::memory_order_relaxed);
@@ -982,7 +973,7 @@ void scheduler::unlock_ring()
 
 long long scheduler::timer_wait_ns(long long max_ns) const
 {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<futex_mutex> lock(mutex_);
   for (timer_queue_base* q = timer_queues_; q; q = q->next_)
     max_ns = q->wait_duration_ns(max_ns);
   return max_ns;
@@ -990,35 +981,34 @@ long long scheduler::timer_wait_ns(long long max_ns) const
 
 void scheduler::stop()
 {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   stop_all_threads(lock);
 }
 
 bool scheduler::stopped() const
 {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<futex_mutex> lock(mutex_);
   return stopped_;
 }
 
 void scheduler::restart()
 {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<futex_mutex> lock(mutex_);
   stopped_ = false;
 }
 
-void scheduler::stop_all_threads(std::unique_lock<std::mutex>& lock)
+void scheduler::stop_all_threads(std::unique_lock<futex_mutex>& lock)
 {
   stopped_ = true;
   wakeup_.notify_all();
-  if (!task_interrupted_)
+  if (!task_interrupted_.exchange(true))
   {
-    task_interrupted_ = true;
     lock.unlock();
     interrupt_ring();
   }
 }
 
-void scheduler::wake_one_thread_and_unlock(std::unique_lock<std::mutex>& lock)
+void scheduler::wake_one_thread_and_unlock(std::unique_lock<futex_mutex>& lock)
 {
   if (idle_threads_ > 0)
   {
@@ -1026,9 +1016,8 @@ void scheduler::wake_one_thread_and_unlock(std::unique_lock<std::mutex>& lock)
     wakeup_.notify_one();
     return;
   }
-  if (!task_interrupted_)
+  if (!task_interrupted_.exchange(true))
   {
-    task_interrupted_ = true;
     lock.unlock();
     interrupt_ring();
     return;
@@ -1048,9 +1037,9 @@ void scheduler::post_immediate_completion(operation* op, bool is_continuation)
     }
   }
   work_started();
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue_.push(op);
-  shared_ready_.store(true, std::memory_order_release);
+  shared_ready_.store(true);
   wake_one_thread_and_unlock(lock);
 }
 
@@ -1064,9 +1053,9 @@ void scheduler::post_deferred_completion(operation* op)
       return;
     }
   }
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue_.push(op);
-  shared_ready_.store(true, std::memory_order_release);
+  shared_ready_.store(true);
   wake_one_thread_and_unlock(lock);
 }
 
@@ -1082,9 +1071,9 @@ void scheduler::post_deferred_completions(op_queue<operation>& ops)
       return;
     }
   }
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue_.push(ops);
-  shared_ready_.store(true, std::memory_order_release);
+  shared_ready_.store(true);
   wake_one_thread_and_unlock(lock);
 }
 
@@ -1131,12 +1120,11 @@ void scheduler::submit_or_queue(uring_op* op)
   }
   // The ring is busy (another thread waits in it) or the SQ is full: the
   // ring thread prepares op on its next turn.
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   pending_.push(op);
-  has_pending_.store(true, std::memory_order_release);
-  if (!task_interrupted_)
+  has_pending_.store(true);
+  if (!task_interrupted_.exchange(true))
   {
-    task_interrupted_ = true;
     lock.unlock();
     interrupt_ring();
   }
@@ -1160,7 +1148,7 @@ void scheduler::cancel_op(uring_op* op)
   {
     bool was_queued;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<futex_mutex> lock(mutex_);
       was_queued = pending_.remove(op);
     }
     if (was_queued)
@@ -1176,7 +1164,7 @@ void scheduler::cancel_op(uring_op* op)
   lock_ring();
   bool was_queued;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<futex_mutex> lock(mutex_);
     was_queued = pending_.remove(op);
   }
   if (was_queued)
@@ -1201,7 +1189,7 @@ void scheduler::cancel_fd(int fd)
   if (!can_enter())
   {
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<futex_mutex> lock(mutex_);
       pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
     }
     // Operations already in the SQ are submitted before this request.
@@ -1211,7 +1199,7 @@ void scheduler::cancel_fd(int fd)
   {
     lock_ring();
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<futex_mutex> lock(mutex_);
       pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
     }
     // Hand every prepared SQE to the kernel, then the cancel: the kernel
@@ -1396,7 +1384,7 @@ void scheduler::unregister_buffers(int first, unsigned n)
 
 void scheduler::add_timer_queue(timer_queue_base& q)
 {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<futex_mutex> lock(mutex_);
   q.next_ = timer_queues_;
   timer_queues_ = &q;
   has_timer_queues_.store(true, std::memory_order_relaxed);
@@ -1404,7 +1392,7 @@ void scheduler::add_timer_queue(timer_queue_base& q)
 
 void scheduler::remove_timer_queue(timer_queue_base& q)
 {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<futex_mutex> lock(mutex_);
   for (timer_queue_base** p = &timer_queues_; *p; p = &(*p)->next_)
   {
     if (*p == &q)

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -1053,6 +1054,94 @@ BOOST_AUTO_TEST_CASE(posts_from_foreign_threads_wake_a_hint_1_loop)
     t.join();
   BOOST_TEST(!dog.finish());
   BOOST_TEST(n == 4000u);
+}
+
+// Each post from another thread lands while the loop is on its way into the
+// kernel (the previous handler has just run): the moment a lost wakeup
+// would happen. The poster spins on the handler's signal and then waits a
+// varying few hundred nanoseconds, to sweep the loop's few instructions
+// between its last look at the queue and the enter. The loop must run every
+// handler; a lost wakeup shows as a poster that never sees its handler run
+// (the watchdog then ends the case).
+BOOST_AUTO_TEST_CASE(ping_pong_posts_from_another_thread_never_lose_a_wakeup)
+{
+  for (int hint : {BOOST_ASIO_CONCURRENCY_HINT_DEFAULT, 1})
+  {
+    BOOST_TEST_CONTEXT("concurrency hint " << hint)
+    {
+      asio_uring::io_context ctx(hint);
+      auto guard = asio::make_work_guard(ctx);
+      constexpr int rounds = 20000;
+      std::atomic<int> ran{0};
+      std::atomic<bool> stuck{false};
+      std::thread poster([&] {
+        for (int i = 0; i < rounds; ++i)
+        {
+          std::atomic<int> delay{0};
+          while (delay.fetch_add(1, std::memory_order_relaxed) < (i * 7) % 256)
+          {
+          }
+          asio::post(ctx, [&] { ran.fetch_add(1, std::memory_order_release); });
+          for (long spins = 1; ran.load(std::memory_order_acquire) == i; ++spins)
+            if (spins % 4096 == 0)
+            {
+              std::this_thread::yield();
+              if (ctx.stopped())
+              {
+                stuck = true;  // the watchdog stopped the loop
+                return;
+              }
+            }
+        }
+        asio::post(ctx, [&] { guard.reset(); });
+      });
+      watchdog<asio_uring::io_context> dog(ctx, 60s);
+      ctx.run();
+      poster.join();
+      BOOST_TEST(!dog.finish());
+      BOOST_TEST(!stuck);
+      BOOST_TEST(ran == rounds);
+    }
+  }
+}
+
+// stop() from another thread at every point of the loop's way into the
+// kernel: run() must return each time.
+BOOST_AUTO_TEST_CASE(stop_from_another_thread_is_never_lost)
+{
+  for (int hint : {BOOST_ASIO_CONCURRENCY_HINT_DEFAULT, 1})
+  {
+    BOOST_TEST_CONTEXT("concurrency hint " << hint)
+    {
+      asio_uring::io_context ctx(hint);
+      auto guard = asio::make_work_guard(ctx);
+      int lost = 0;
+      for (int i = 0; i < 2000; ++i)
+      {
+        ctx.restart();
+        std::promise<void> returned;
+        std::future<void> f = returned.get_future();
+        std::thread runner([&] {
+          ctx.run();
+          returned.set_value();
+        });
+        // A spread of delays, so that stop() meets the loop before, inside
+        // and after its way into the kernel.
+        std::atomic<int> spin{0};
+        while (spin.fetch_add(1, std::memory_order_relaxed) < (i % 50) * 20)
+        {
+        }
+        ctx.stop();
+        if (f.wait_for(60s) != std::future_status::ready)
+        {
+          ++lost;
+          ctx.stop();  // the loop sleeps now: this one gets through
+        }
+        runner.join();
+      }
+      BOOST_TEST(lost == 0);
+    }
+  }
 }
 
 namespace {

@@ -172,9 +172,14 @@ int ring::submit(bool wait, std::int64_t timeout_ns) noexcept
   if (!wait)
     return ::io_uring_submit_and_get_events(r);
 
-  io_uring_cqe* cqe = nullptr;
   if (timeout_ns < 0)
-    return ::io_uring_submit_and_wait_timeout(r, &cqe, 1, nullptr, nullptr);
+  {
+    // One enter with GETEVENTS: liburing's timeout variant would first peek
+    // the CQ through its generic get-CQE loop, which costs more user-space
+    // work than the whole raw round trip.
+    return ::io_uring_submit_and_wait(r, 1);
+  }
+  io_uring_cqe* cqe = nullptr;
   __kernel_timespec ts{};
   ts.tv_sec = timeout_ns / 1000000000;
   ts.tv_nsec = timeout_ns % 1000000000;

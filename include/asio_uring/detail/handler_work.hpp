@@ -66,7 +66,10 @@ io_context* native_context(const Executor& ex) noexcept
 }
 
 // Keeps the handler's associated executor busy while the operation is in
-// flight, and runs the handler there when it completes.
+// flight, and runs the handler there when it completes. A handler whose
+// executor is the operation's own io_context (the default) keeps no
+// executor at all: the operation already counts as work there, and its
+// handler runs straight from the run loop.
 template <typename Handler, typename IoExecutor>
 class handler_work
 {
@@ -78,14 +81,15 @@ public:
       boost::asio::execution::outstanding_work.tracked))>;
 
   handler_work(Handler& handler, const IoExecutor& io_ex)
-    : executor_(boost::asio::get_associated_executor(handler, io_ex))
   {
-    // The operation already counts as work on its own context; only a
-    // foreign executor (strand, thread pool, other context) needs tracking.
-    io_context* handler_ctx = native_context(executor_);
-    if (!handler_ctx || handler_ctx != native_context(io_ex))
-      tracked_.emplace(boost::asio::prefer(
-          executor_, boost::asio::execution::outstanding_work.tracked));
+    decltype(auto) ex = boost::asio::get_associated_executor(handler, io_ex);
+    io_context* handler_ctx = native_context(ex);
+    if (handler_ctx && handler_ctx == native_context(io_ex))
+      native_ = handler_ctx;
+    else
+      // A foreign executor (strand, thread pool, other context): track work
+      // on it, and complete through it.
+      foreign_.emplace(ex);
   }
 
   handler_work(handler_work&&) = default;
@@ -95,21 +99,36 @@ public:
   template <typename... Args>
   void complete(scheduler& owner, Handler& handler, Args&&... args)
   {
-    io_context* ctx = native_context(executor_);
-    if (ctx && &ctx->impl() == &owner)
+    if (native_ && &native_->impl() == &owner)
     {
       // Same context, and we are inside its run loop: one hop.
       std::move(handler)(static_cast<Args&&>(args)...);
       return;
     }
-    boost::asio::dispatch(executor_,
-        completion_binder<Handler, std::decay_t<Args>...>(
-            std::move(handler), static_cast<Args&&>(args)...));
+    completion_binder<Handler, std::decay_t<Args>...> bound(
+        std::move(handler), static_cast<Args&&>(args)...);
+    if (native_)
+      boost::asio::dispatch(native_->get_executor(), std::move(bound));
+    else
+      boost::asio::dispatch(foreign_->executor, std::move(bound));
   }
 
 private:
-  executor_type executor_;
-  std::optional<tracked_type> tracked_;
+  struct foreign
+  {
+    explicit foreign(const executor_type& ex)
+      : executor(ex),
+        tracked(boost::asio::prefer(
+            ex, boost::asio::execution::outstanding_work.tracked))
+    {
+    }
+
+    executor_type executor;
+    tracked_type tracked;
+  };
+
+  io_context* native_ = nullptr;
+  std::optional<foreign> foreign_;
 };
 
 } // namespace asio_uring::detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio_uring/detail/core/ring.hpp>
+#include <asio_uring/detail/futex_mutex.hpp>
 #include <asio_uring/detail/op_queue.hpp>
 #include <asio_uring/detail/operation.hpp>
 #include <asio_uring/detail/timer_queue_base.hpp>
@@ -176,7 +177,7 @@ private:
   // A nested run/poll call takes over what the enclosing call of this
   // thread holds (its batch), so that it can see the task and the handlers.
   void adopt_enclosing_queue(thread_info* outer);
-  std::size_t do_run_one(std::unique_lock<std::mutex>& lock,
+  std::size_t do_run_one(std::unique_lock<futex_mutex>& lock,
       thread_info& this_thread, bool poll,
       const std::chrono::steady_clock::time_point* deadline);
   // One loop turn over the ring: move queued SQEs in, one io_uring_enter,
@@ -198,8 +199,8 @@ private:
   void arm_wakeup();
   // Wakes the thread blocked in the ring (eventfd write).
   void interrupt_ring();
-  void wake_one_thread_and_unlock(std::unique_lock<std::mutex>& lock);
-  void stop_all_threads(std::unique_lock<std::mutex>& lock);
+  void wake_one_thread_and_unlock(std::unique_lock<futex_mutex>& lock);
+  void stop_all_threads(std::unique_lock<futex_mutex>& lock);
   // Locks the ring for the calling thread, interrupting a blocked ring
   // thread first. Reentrant for the thread that already holds it.
   void lock_ring();
@@ -215,8 +216,8 @@ private:
   const int concurrency_hint_;
   const bool one_thread_;                  // concurrency_hint == 1
   task_op task_operation_;                 // outlives op_queue_
-  mutable std::mutex mutex_;               // guards everything below it
-  std::condition_variable wakeup_;         // idle threads wait here
+  mutable futex_mutex mutex_;              // guards everything below it
+  std::condition_variable_any wakeup_;     // idle threads wait here
   op_queue<operation> op_queue_;           // ready operations (and task_op)
   op_queue<uring_op> pending_;             // ops waiting for an SQE
   std::atomic<bool> has_pending_{false};   // pending_ may be non-empty
@@ -226,12 +227,14 @@ private:
   std::atomic<bool> shared_ready_{false};  // op_queue_ got operations from
                                            // outside a batched run
   bool shutdown_ = false;
-  bool task_interrupted_ = true;           // ring turn won't block
+  // The ring turn won't block (or has been interrupted). Whoever sets it
+  // from false to true (an exchange) writes to the wakeup eventfd.
+  std::atomic<bool> task_interrupted_{true};
   std::atomic<bool> shutting_down_{false}; // shutdown_, readable unlocked
   std::atomic<bool> has_timer_queues_{false}; // timer_queues_, unlocked
   std::atomic<long> outstanding_work_{0};
 
-  std::mutex ring_mutex_;                  // held by whoever touches the SQ/CQ
+  futex_mutex ring_mutex_;                 // held by whoever touches the SQ/CQ
   std::atomic<std::thread::id> ring_owner_{};
   std::atomic<std::thread::id> issuer_{};  // single-issuer rings: the thread
   unsigned ring_depth_ = 0;                // reentrant holds by ring_owner_
@@ -258,7 +261,7 @@ void scheduler::schedule_timer(Queue& q,
     const typename Queue::time_point& time,
     typename Queue::per_timer_data& timer, operation* op)
 {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   if (shutdown_)
   {
     lock.unlock();
@@ -268,9 +271,8 @@ void scheduler::schedule_timer(Queue& q,
   }
   bool earliest = q.enqueue_timer(time, timer, op);
   work_started();
-  if (earliest && !task_interrupted_)
+  if (earliest && !task_interrupted_.exchange(true))
   {
-    task_interrupted_ = true;
     lock.unlock();
     interrupt_ring();
   }
@@ -280,7 +282,7 @@ template <typename Queue>
 std::size_t scheduler::cancel_timer(Queue& q,
     typename Queue::per_timer_data& timer, std::size_t max)
 {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue<operation> ops;
   std::size_t n = q.cancel_timer(timer, ops, max);
   lock.unlock();
@@ -291,7 +293,7 @@ std::size_t scheduler::cancel_timer(Queue& q,
 template <typename Queue>
 void scheduler::cancel_timer_op(Queue& q, operation* op)
 {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue<operation> ops;
   q.cancel_timer_op(op, ops);
   lock.unlock();
@@ -302,7 +304,7 @@ template <typename Queue>
 void scheduler::move_timer(Queue& q, typename Queue::per_timer_data& target,
     typename Queue::per_timer_data& source)
 {
-  std::unique_lock<std::mutex> lock(mutex_);
+  std::unique_lock<futex_mutex> lock(mutex_);
   op_queue<operation> ops;
   q.cancel_timer(target, ops);
   q.move_timer(target, source);
