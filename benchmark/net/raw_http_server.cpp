@@ -6,7 +6,8 @@
 // request in a read answered in order, pipelined ones included, with one
 // send of all their responses; EOF or an error closes the connection, and
 // so does a response marked "Connection: close" once it is sent (after a
-// shutdown of the sending side).
+// shutdown of the sending side). The request head parser and those
+// responses are the example's own, from example/net/http_head.hpp.
 //
 //   w3_http_raw_liburing [port]        (0 or none: any free port)
 //
@@ -64,156 +65,29 @@
 #include <string_view>
 #include <vector>
 
+#include "../../example/net/http_head.hpp"
+
 namespace {
 
 constexpr unsigned sq_entries = 1024;
 constexpr unsigned cq_entries = 4096;  // the default ring only; plain: 2x SQ
-constexpr std::size_t max_header_bytes = 64 * 1024;
 constexpr std::size_t initial_buffer = 8192;
 constexpr std::size_t min_free_for_recv = 4096;
 
-// The example's responses, byte for byte.
-constexpr std::string_view hello_keep_alive =
-    "HTTP/1.1 200 OK\r\n"
-    "Server: asio_uring-example\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 13\r\n"
-    "\r\n"
-    "Hello, World!";
-constexpr std::string_view hello_close =
-    "HTTP/1.1 200 OK\r\n"
-    "Server: asio_uring-example\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 13\r\n"
-    "Connection: close\r\n"
-    "\r\n"
-    "Hello, World!";
-
-// "HTTP/1.1 <code> <reason>" with a "<code> <reason>\n" body.
-std::string error_response(int code, std::string_view reason, bool keep_alive)
-{
-  std::string body = std::to_string(code);
-  body += ' ';
-  body += reason;
-  body += '\n';
-  std::string r = "HTTP/1.1 ";
-  r += body.substr(0, body.size() - 1);
-  r += "\r\nContent-Type: text/plain\r\nContent-Length: ";
-  r += std::to_string(body.size());
-  r += "\r\n";
-  if (!keep_alive)
-    r += "Connection: close\r\n";
-  r += "\r\n";
-  r += body;
-  return r;
-}
-
-const std::string bad_request = error_response(400, "Bad Request", false);
-const std::string header_too_large =
-    error_response(431, "Request Header Fields Too Large", false);
+// The example's responses (http_head.hpp), built once.
+const std::string bad_request =
+    http_head::status_response(400, "Bad Request", false);
+const std::string header_too_large = http_head::status_response(
+    431, "Request Header Fields Too Large", false);
 const std::string not_allowed_keep_alive =
-    error_response(405, "Method Not Allowed", true);
+    http_head::status_response(405, "Method Not Allowed", true);
 const std::string not_allowed_close =
-    error_response(405, "Method Not Allowed", false);
+    http_head::status_response(405, "Method Not Allowed", false);
 
 [[noreturn]] void die(const char* what, int err)
 {
   std::fprintf(stderr, "raw_http_server: %s: %s\n", what, std::strerror(err));
   std::exit(1);
-}
-
-char ascii_lower(char c)
-{
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Case-insensitive in the C locale (ASCII letters only).
-bool equal_nocase(std::string_view a, std::string_view b)
-{
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
-      return false;
-  return true;
-}
-
-// A header value without the blanks (and a stray CR) around it.
-std::string_view strip_value(std::string_view v)
-{
-  std::size_t b = 0;
-  while (b < v.size() && (v[b] == ' ' || v[b] == '\t'))
-    ++b;
-  std::size_t e = v.size();
-  while (e > b && (v[e - 1] == ' ' || v[e - 1] == '\t' || v[e - 1] == '\r'))
-    --e;
-  return v.substr(b, e - b);
-}
-
-// One request head, as the example reads it.
-struct request_head
-{
-  bool bad = false;             // request line or version not acceptable
-  bool keep_alive = true;       // HTTP/1.1 unless "Connection: close"
-  bool get_or_head = false;     // the method, case-sensitive
-  std::size_t head_size = 0;    // through the blank line
-  std::size_t body_size = 0;    // Content-Length (strtoull, unchecked)
-};
-
-// False while the blank line ending the head has not arrived.
-bool read_head(std::string_view data, request_head& h)
-{
-  const std::size_t blank = data.find("\r\n\r\n");
-  if (blank == std::string_view::npos)
-    return false;
-  h = request_head{};
-  h.head_size = blank + 4;
-  std::string_view rest = data.substr(0, blank);
-
-  std::size_t line_end = rest.find("\r\n");
-  const std::string_view first = rest.substr(0, line_end);
-  const std::size_t m_end = first.find(' ');
-  const std::size_t t_end =
-      m_end == std::string_view::npos ? m_end : first.find(' ', m_end + 1);
-  if (t_end == std::string_view::npos)
-  {
-    h.bad = true;
-    return true;
-  }
-  const std::string_view method = first.substr(0, m_end);
-  const std::string_view version = first.substr(t_end + 1);
-  if (version == "HTTP/1.0")
-    h.keep_alive = false;
-  else if (version != "HTTP/1.1")
-  {
-    h.bad = true;
-    return true;
-  }
-  h.get_or_head = method == "GET" || method == "HEAD";
-
-  // The header lines after the request line; those without a colon are
-  // skipped, the last Connection and Content-Length win.
-  while (line_end != std::string_view::npos)
-  {
-    rest = rest.substr(line_end + 2);
-    line_end = rest.find("\r\n");
-    const std::string_view line = rest.substr(0, line_end);
-    const std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos)
-      continue;
-    const std::string_view name = line.substr(0, colon);
-    const std::string_view value = strip_value(line.substr(colon + 1));
-    if (equal_nocase(name, "connection"))
-    {
-      if (equal_nocase(value, "close"))
-        h.keep_alive = false;
-      else if (equal_nocase(value, "keep-alive"))
-        h.keep_alive = true;
-    }
-    else if (equal_nocase(name, "content-length"))
-      h.body_size = std::strtoull(std::string(value).c_str(), nullptr, 10);
-  }
-  return true;
 }
 
 struct connection
@@ -502,32 +376,32 @@ private:
   {
     for (;;)
     {
-      request_head h;
-      const bool complete =
-          read_head(std::string_view(c->in.data(), c->in_used), h);
-      if (complete && h.bad)
+      http_head::request h;
+      const http_head::parse_result parsed =
+          http_head::parse(std::string_view(c->in.data(), c->in_used), h);
+      if (parsed == http_head::parse_result::bad)
       {
         c->out += bad_request;
         c->close_after = true;
         break;
       }
-      if (!complete)
+      if (parsed == http_head::parse_result::incomplete)
       {
-        if (c->in_used > max_header_bytes)
+        if (c->in_used > http_head::max_head_bytes)
         {
           c->out += header_too_large;
           c->close_after = true;
         }
         break;
       }
-      const std::size_t whole = h.head_size + h.body_size;
+      const std::size_t whole = h.head_size + h.content_length;
       if (c->in_used < whole)
         break;  // the body is still arriving
       c->close_after = !h.keep_alive;
-      if (!h.get_or_head)
+      if (h.method != "GET" && h.method != "HEAD")
         c->out += h.keep_alive ? not_allowed_keep_alive : not_allowed_close;
       else
-        c->out += h.keep_alive ? hello_keep_alive : hello_close;
+        c->out += http_head::hello_response(h.keep_alive);
       std::memmove(c->in.data(), c->in.data() + whole, c->in_used - whole);
       c->in_used -= whole;
       if (c->close_after)

@@ -15,6 +15,8 @@
 //
 // Requests are parsed as they arrive, pipelined requests included: the
 // responses to every complete request in the buffer go out in one write.
+// The head parser and the fixed and status responses are in http_head.hpp,
+// shared with the W3 raw liburing server (benchmark/net/raw_http_server.cpp).
 //
 // HTTP_SERVER_MULTISHOT (asio_uring only) reads with the multishot receive
 // extension: each connection keeps one IORING_RECV_MULTISHOT armed on a
@@ -34,7 +36,6 @@ namespace net = asio_uring;
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
@@ -49,109 +50,13 @@ namespace net = asio_uring;
 
 #include <sys/stat.h>
 
+#include "http_head.hpp"
+
 using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr std::size_t max_header_bytes = 64 * 1024;
-constexpr std::string_view hello_response =
-    "HTTP/1.1 200 OK\r\n"
-    "Server: asio_uring-example\r\n"
-    "Content-Type: text/plain\r\n"
-    "Content-Length: 13\r\n"
-    "\r\n"
-    "Hello, World!";
-
-struct request
-{
-  std::string_view method;
-  std::string_view target;
-  bool keep_alive = true;
-  std::size_t content_length = 0;
-  std::size_t header_size = 0;  // request line + headers + blank line
-};
-
-bool iequals(std::string_view a, std::string_view b)
-{
-  return a.size() == b.size()
-      && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x))
-               == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s)
-{
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Parses one request head at the start of data. nullopt: incomplete.
-// Sets bad on a malformed request.
-std::optional<request> parse(std::string_view data, bool& bad)
-{
-  std::size_t end = data.find("\r\n\r\n");
-  if (end == std::string_view::npos)
-    return std::nullopt;
-  request r;
-  r.header_size = end + 4;
-  std::string_view head = data.substr(0, end);
-  std::size_t eol = head.find("\r\n");
-  std::string_view line = head.substr(0, eol);
-  std::size_t sp1 = line.find(' ');
-  std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos)
-  {
-    bad = true;
-    return r;
-  }
-  r.method = line.substr(0, sp1);
-  r.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
-  if (version == "HTTP/1.0")
-    r.keep_alive = false;
-  else if (version != "HTTP/1.1")
-  {
-    bad = true;
-    return r;
-  }
-  while (eol != std::string_view::npos)
-  {
-    head.remove_prefix(eol + 2);
-    eol = head.find("\r\n");
-    std::string_view h = head.substr(0, eol);
-    std::size_t colon = h.find(':');
-    if (colon == std::string_view::npos)
-      continue;
-    std::string_view name = h.substr(0, colon);
-    std::string_view value = trim(h.substr(colon + 1));
-    if (iequals(name, "connection"))
-    {
-      if (iequals(value, "close"))
-        r.keep_alive = false;
-      else if (iequals(value, "keep-alive"))
-        r.keep_alive = true;
-    }
-    else if (iequals(name, "content-length"))
-      r.content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
-  }
-  return r;
-}
-
-std::string status_response(int code, std::string_view reason, bool keep_alive)
-{
-  std::string body = std::to_string(code) + " " + std::string(reason) + "\n";
-  std::ostringstream out;
-  out << "HTTP/1.1 " << code << ' ' << reason << "\r\n"
-      << "Content-Type: text/plain\r\n"
-      << "Content-Length: " << body.size() << "\r\n"
-      << (keep_alive ? "" : "Connection: close\r\n") << "\r\n"
-      << body;
-  return out.str();
-}
+using http_head::status_response;
 
 std::string_view content_type(std::string_view path)
 {
@@ -245,32 +150,32 @@ private:
   {
     for (;;)
     {
-      std::string_view data(in_.data(), in_used_);
-      bool bad = false;
-      auto req = parse(data, bad);
-      if (bad)
+      http_head::request req;
+      const http_head::parse_result parsed =
+          http_head::parse(std::string_view(in_.data(), in_used_), req);
+      if (parsed == http_head::parse_result::bad)
       {
         out_ += status_response(400, "Bad Request", false);
         close_after_ = true;
         break;
       }
-      if (!req)
+      if (parsed == http_head::parse_result::incomplete)
       {
-        if (in_used_ > max_header_bytes)
+        if (in_used_ > http_head::max_head_bytes)
         {
           out_ += status_response(431, "Request Header Fields Too Large", false);
           close_after_ = true;
         }
         break;
       }
-      const std::size_t size = req->header_size + req->content_length;
+      const std::size_t size = req.head_size + req.content_length;
       if (in_used_ < size)
         break;  // the body is still arriving
-      close_after_ = !req->keep_alive;
+      close_after_ = !req.keep_alive;
       std::string path;
-      const bool file = respond(*req, path);
-      const bool head = req->method == "HEAD";
-      const bool keep_alive = req->keep_alive;
+      const bool file = respond(req, path);
+      const bool head = req.method == "HEAD";
+      const bool keep_alive = req.keep_alive;
       consume(size);  // req's views die here
       if (file)
       {
@@ -317,7 +222,7 @@ private:
   }
 
   // Appends the response to req, or returns true with the file to serve.
-  bool respond(const request& req, std::string& path)
+  bool respond(const http_head::request& req, std::string& path)
   {
     if (req.method != "GET" && req.method != "HEAD")
     {
@@ -326,16 +231,7 @@ private:
     }
     if (docroot_.empty())
     {
-      if (req.keep_alive)
-        out_ += hello_response;
-      else
-      {
-        std::string_view r = hello_response;
-        std::size_t split = r.find("\r\n\r\n");
-        out_ += r.substr(0, split + 2);
-        out_ += "Connection: close\r\n\r\n";
-        out_ += r.substr(split + 4);
-      }
+      out_ += http_head::hello_response(req.keep_alive);
       return false;
     }
     path = resolve(docroot_, req.target);
