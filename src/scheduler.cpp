@@ -803,17 +803,10 @@ void scheduler::run_ring_turn(bool block,
 
 void scheduler::reap_all(op_queue<operation>& ops)
 {
-  core::completion batch[64];
-  for (;;)
-  {
-    unsigned n = ring_.reap(batch, 64);
-    for (unsigned i = 0; i < n; ++i)
-      handle_completion(batch[i], ops);
-    // After a CQ overflow the kernel refills the CQ from its backlog one
-    // CQ's worth per flush: keep reaping while it holds some back.
-    if (n == 0 || (n < 64 && !ring_.cq_overflow_pending()))
-      break;
-  }
+  // After a CQ overflow the kernel refills the CQ from its backlog one CQ's
+  // worth per flush: consume() keeps flushing while that brings more.
+  ring_.consume([this, &ops](const core::completion& c)
+      { handle_completion(c, ops); });
 }
 
 void scheduler::handle_completion(const core::completion& c,
@@ -953,7 +946,7 @@ void scheduler::lock_ring()
     // may finish its turn and start another before we get the mutex, and
     // that turn must not block in the kernel (run_ring_turn checks this).
     ring_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    if (!task_interrupted_.exchange(true))
+    if (claim_interrupt())
       interrupt_ring();
     ring_mutex_.lock();
     ring_waiters_.fetch_sub(1, std::memory_order_relaxed);
@@ -1001,7 +994,7 @@ void scheduler::stop_all_threads(std::unique_lock<futex_mutex>& lock)
 {
   stopped_ = true;
   wakeup_.notify_all();
-  if (!task_interrupted_.exchange(true))
+  if (claim_interrupt())
   {
     lock.unlock();
     interrupt_ring();
@@ -1016,7 +1009,7 @@ void scheduler::wake_one_thread_and_unlock(std::unique_lock<futex_mutex>& lock)
     wakeup_.notify_one();
     return;
   }
-  if (!task_interrupted_.exchange(true))
+  if (claim_interrupt())
   {
     lock.unlock();
     interrupt_ring();
@@ -1123,7 +1116,7 @@ void scheduler::submit_or_queue(uring_op* op)
   std::unique_lock<futex_mutex> lock(mutex_);
   pending_.push(op);
   has_pending_.store(true);
-  if (!task_interrupted_.exchange(true))
+  if (claim_interrupt())
   {
     lock.unlock();
     interrupt_ring();

@@ -3,6 +3,7 @@
 #include <liburing.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <cstring>
@@ -90,6 +91,19 @@ int ring::init(const ring_config& config) noexcept
   setup_flags_ = params.flags;
   features_ = params.features;
 
+  // For the inline SQ/CQ accessors (no SQE128 or CQE32 here).
+  io_uring* r = ring_.get();
+  sq_tail_ = &r->sq.sqe_tail;
+  sq_khead_ = r->sq.khead;
+  sq_kflags_ = r->sq.kflags;
+  sq_mask_ = r->sq.ring_mask;
+  sq_entries_ = r->sq.ring_entries;
+  sqes_ = reinterpret_cast<unsigned char*>(r->sq.sqes);
+  cq_khead_ = r->cq.khead;
+  cq_ktail_ = r->cq.ktail;
+  cq_mask_ = r->cq.ring_mask;
+  cqes_ = reinterpret_cast<const unsigned char*>(r->cq.cqes);
+
   // Opcode support is probed once; an unprobeable kernel (< 5.6) reports none.
   if (io_uring_probe* probe = ::io_uring_get_probe_ring(ring_.get()))
   {
@@ -122,21 +136,21 @@ int ring::enable() noexcept
   return 0;
 }
 
-io_uring_sqe* ring::get_sqe() noexcept
-{
-  if (hooks_ && hooks_->fail_get_sqe())
-    return nullptr;
-  return ::io_uring_get_sqe(ring_.get());
-}
+// The inline accessors in ring.hpp rely on these.
+static_assert(ring::setup_sqpoll == IORING_SETUP_SQPOLL);
+static_assert(ring::setup_single_issuer == IORING_SETUP_SINGLE_ISSUER);
+static_assert(sizeof(io_uring_sqe) == 64);
+static_assert(sizeof(io_uring_cqe) == 16);
+static_assert(offsetof(io_uring_cqe, user_data) == 0);
+static_assert(offsetof(io_uring_cqe, res) == 8);
+static_assert(offsetof(io_uring_cqe, flags) == 12);
+static_assert(((1u << 1) | (1u << 2))
+    == (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN));
 
-unsigned ring::sq_pending() const noexcept
+bool ring::flush_cq() noexcept
 {
-  return ::io_uring_sq_ready(ring_.get());
-}
-
-unsigned ring::sq_space_left() const noexcept
-{
-  return ::io_uring_sq_space_left(ring_.get());
+  ++enters_;
+  return ::io_uring_get_events(ring_.get()) >= 0;
 }
 
 int ring::flush() noexcept
@@ -296,19 +310,9 @@ bool ring::supports_multishot_recv() const noexcept
   return supports(IORING_OP_SEND_ZC);
 }
 
-bool ring::is_single_issuer() const noexcept
-{
-  return (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0;
-}
-
 bool ring::cq_overflow_pending() const noexcept
 {
   return (IO_URING_READ_ONCE(*ring_->sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
-}
-
-bool ring::is_sqpoll() const noexcept
-{
-  return (setup_flags_ & IORING_SETUP_SQPOLL) != 0;
 }
 
 int ring::fd() const noexcept { return ring_ ? ring_->ring_fd : -1; }

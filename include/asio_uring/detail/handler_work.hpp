@@ -84,7 +84,8 @@ public:
   {
     decltype(auto) ex = boost::asio::get_associated_executor(handler, io_ex);
     io_context* handler_ctx = native_context(ex);
-    if (handler_ctx && handler_ctx == native_context(io_ex))
+    if (handler_ctx
+        && (same_object(ex, io_ex) || handler_ctx == native_context(io_ex)))
       native_ = handler_ctx;
     else
       // A foreign executor (strand, thread pool, other context): track work
@@ -107,13 +108,24 @@ public:
     }
     completion_binder<Handler, std::decay_t<Args>...> bound(
         std::move(handler), static_cast<Args&&>(args)...);
-    if (native_)
-      boost::asio::dispatch(native_->get_executor(), std::move(bound));
-    else
+    if (foreign_)
       boost::asio::dispatch(foreign_->executor, std::move(bound));
+    else
+      boost::asio::dispatch(native_->get_executor(), std::move(bound));
   }
 
 private:
+  // Whether the associated executor is io_ex itself (a handler with none of
+  // its own): a type-erased io_ex is then not inspected twice.
+  template <typename Ex>
+  static bool same_object(const Ex& ex, const IoExecutor& io_ex) noexcept
+  {
+    if constexpr (std::is_same_v<Ex, IoExecutor>)
+      return &ex == &io_ex;
+    else
+      return false;
+  }
+
   struct foreign
   {
     explicit foreign(const executor_type& ex)

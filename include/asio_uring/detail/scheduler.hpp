@@ -230,6 +230,15 @@ private:
   // The ring turn won't block (or has been interrupted). Whoever sets it
   // from false to true (an exchange) writes to the wakeup eventfd.
   std::atomic<bool> task_interrupted_{true};
+  // After storing its own flag: whether this caller must interrupt the
+  // ring. A sequentially consistent load first keeps the locked exchange
+  // off the common path where the turn is not blocking; a true it reads
+  // was stored before the ring thread's next store of false, and that
+  // thread re-checks every flag after such a store.
+  bool claim_interrupt() noexcept
+  {
+    return !task_interrupted_.load() && !task_interrupted_.exchange(true);
+  }
   std::atomic<bool> shutting_down_{false}; // shutdown_, readable unlocked
   std::atomic<bool> has_timer_queues_{false}; // timer_queues_, unlocked
   std::atomic<long> outstanding_work_{0};
@@ -271,7 +280,7 @@ void scheduler::schedule_timer(Queue& q,
   }
   bool earliest = q.enqueue_timer(time, timer, op);
   work_started();
-  if (earliest && !task_interrupted_.exchange(true))
+  if (earliest && claim_interrupt())
   {
     lock.unlock();
     interrupt_ring();

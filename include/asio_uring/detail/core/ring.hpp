@@ -84,17 +84,41 @@ public:
   int enable() noexcept;
   bool is_enabled() const noexcept { return enabled_; }
   // Whether IORING_SETUP_SINGLE_ISSUER was accepted by the kernel.
-  bool is_single_issuer() const noexcept;
+  bool is_single_issuer() const noexcept
+  {
+    return (setup_flags_ & setup_single_issuer) != 0;
+  }
   // Whether a kernel thread consumes the SQ (IORING_SETUP_SQPOLL).
-  bool is_sqpoll() const noexcept;
+  bool is_sqpoll() const noexcept
+  {
+    return (setup_flags_ & setup_sqpoll) != 0;
+  }
+
+  // The SQ and CQ accessors below are inline: they run once per operation,
+  // and an out-of-line call into liburing's inline helpers cost more than
+  // the work itself. They read the ring through pointers init() caches.
 
   // A free SQE, or nullptr when the SQ is full (the caller flushes or queues).
-  io_uring_sqe* get_sqe() noexcept;
+  io_uring_sqe* get_sqe() noexcept
+  {
+    if (hooks_) [[unlikely]]
+      if (hooks_->fail_get_sqe())
+        return nullptr;
+    const unsigned tail = *sq_tail_;
+    if (tail - sq_head() >= sq_entries_)
+      return nullptr;
+    *sq_tail_ = tail + 1;
+    return reinterpret_cast<io_uring_sqe*>(
+        sqes_ + std::size_t(tail & sq_mask_) * sqe_size);
+  }
 
   // SQEs prepared but not yet handed to the kernel.
-  unsigned sq_pending() const noexcept;
+  unsigned sq_pending() const noexcept { return *sq_tail_ - sq_head(); }
   // Free SQ entries.
-  unsigned sq_space_left() const noexcept;
+  unsigned sq_space_left() const noexcept
+  {
+    return sq_entries_ - sq_pending();
+  }
 
   // Hands prepared SQEs to the kernel without waiting. Returns the number
   // submitted or -errno (-EBUSY: reap completions first).
@@ -110,6 +134,42 @@ public:
   // Flushes CQEs the kernel holds back (overflow, deferred task work) when
   // the CQ looks empty. Returns how many were copied.
   unsigned reap(completion* out, unsigned max) noexcept;
+
+  // Hands every ready completion to f(const completion&), releasing each
+  // slot before f runs (so f may reap, submit or wait itself), until the CQ
+  // is empty and the kernel holds none back (overflow, deferred task work).
+  // Returns how many f saw. The same as reap() in a loop, without copies.
+  template <typename F>
+  unsigned consume(F&& f)
+  {
+    if (hooks_) [[unlikely]]
+      return consume_hooked(f);
+    unsigned count = 0;
+    bool flushed = false;
+    for (;;)
+    {
+      // The head is re-read each time: f may have consumed CQEs itself.
+      const unsigned head = *cq_khead_;
+      if (head == __atomic_load_n(cq_ktail_, __ATOMIC_ACQUIRE))
+      {
+        // Empty: completions may still wait in the kernel's overflow list
+        // or as task work; flush once more after each batch taken.
+        if (flushed
+            || !(__atomic_load_n(sq_kflags_, __ATOMIC_RELAXED) & needs_flush)
+            || !flush_cq())
+          return count;
+        flushed = true;
+        continue;
+      }
+      const cqe_layout* cqe = reinterpret_cast<const cqe_layout*>(
+          cqes_ + std::size_t(head & cq_mask_) * sizeof(cqe_layout));
+      const completion c{cqe->user_data, cqe->res, cqe->flags};
+      __atomic_store_n(cq_khead_, head + 1, __ATOMIC_RELEASE);
+      ++count;
+      flushed = false;
+      f(c);
+    }
+  }
 
   // Creates an empty (sparse) fixed-buffer table of nr slots (5.19).
   int register_buffer_table(unsigned nr) noexcept;
@@ -156,7 +216,60 @@ public:
 
   void set_fault_hooks(fault_hooks* hooks) noexcept { hooks_ = hooks; }
 
+  // Setup flags the inline accessors test (IORING_SETUP_*; checked against
+  // liburing in ring.cpp).
+  static constexpr unsigned setup_sqpoll = 1u << 1;
+  static constexpr unsigned setup_single_issuer = 1u << 12;
+
 private:
+  // Kernel ABI: struct io_uring_cqe without CQE32 (never set up here), and
+  // the size of an SQE without SQE128; IORING_SQ_CQ_OVERFLOW | TASKRUN.
+  struct cqe_layout
+  {
+    std::uint64_t user_data;
+    std::int32_t res;
+    std::uint32_t flags;
+  };
+  static constexpr std::size_t sqe_size = 64;
+  static constexpr unsigned needs_flush = (1u << 1) | (1u << 2);
+
+  unsigned sq_head() const noexcept
+  {
+    // Acquire: with SQPOLL the kernel thread advances it concurrently.
+    return __atomic_load_n(sq_khead_, __ATOMIC_ACQUIRE);
+  }
+  // One GETEVENTS enter that moves held-back CQEs into the CQ. Returns
+  // whether it succeeded.
+  bool flush_cq() noexcept;
+  // consume() while fault hooks are installed: through reap().
+  template <typename F>
+  unsigned consume_hooked(F& f)
+  {
+    unsigned count = 0;
+    completion batch[16];
+    while (unsigned n = reap(batch, 16))
+    {
+      for (unsigned i = 0; i < n; ++i)
+        f(batch[i]);
+      count += n;
+      if (n < 16 && !cq_overflow_pending())
+        break;
+    }
+    return count;
+  }
+
+  // Cached by init(): liburing's local SQ tail and the mapped ring fields.
+  unsigned* sq_tail_ = nullptr;
+  const unsigned* sq_khead_ = nullptr;
+  const unsigned* sq_kflags_ = nullptr;
+  unsigned sq_mask_ = 0;
+  unsigned sq_entries_ = 0;
+  unsigned char* sqes_ = nullptr;
+  unsigned* cq_khead_ = nullptr;
+  const unsigned* cq_ktail_ = nullptr;
+  unsigned cq_mask_ = 0;
+  const unsigned char* cqes_ = nullptr;
+
   std::unique_ptr<io_uring> ring_;
   bool initialised_ = false;
   bool enabled_ = false;
