@@ -47,6 +47,23 @@ public:
         o->user_data());
   }
 
+  // Aims the operation at another splice between its starts (a transfer
+  // reuses one operation per direction): clears the result and any poll
+  // left due by an -EAGAIN that was not resubmitted.
+  void rearm(int fd_in, std::int64_t off_in, int fd_out,
+      std::size_t len) noexcept
+  {
+    fd_in_ = fd_in;
+    off_in_ = off_in;
+    fd_ = fd_out;
+    len_ = static_cast<unsigned>(len);
+    result_ = 0;
+    polling_ = false;
+  }
+
+  // Bytes the splice asks for.
+  std::size_t length() const noexcept { return len_; }
+
   bool should_retry() noexcept { return retry_or_poll(); }
 
   std::tuple<boost::system::error_code, std::size_t> completion_args()
@@ -98,6 +115,7 @@ public:
     return 0;
   }
 
+  bool is_open() const noexcept { return read_ >= 0; }
   int read_end() const noexcept { return read_; }
   int write_end() const noexcept { return write_; }
   std::size_t capacity() const noexcept { return capacity_; }
