@@ -854,19 +854,36 @@ void scheduler::handle_completion(const core::completion& c,
 
 bool scheduler::try_prepare(uring_op* op)
 {
-  const bool linked = op->link_timeout_.tv_sec >= 0;
-  const unsigned needed = linked ? 2 : 1;
-  if (ring_.sq_space_left() < needed)
+  if (op->link_timeout_.tv_sec >= 0) [[unlikely]]
+    return try_prepare_linked(op);
+  io_uring_sqe* sqe = ring_.get_sqe();
+  if (!sqe) [[unlikely]]
   {
     if (!can_enter())
       return false;
     (void)ring_.flush();
-    if (ring_.sq_space_left() < needed)
+    if (!(sqe = ring_.get_sqe()))
+      return false;
+  }
+  finish_prepare(op, sqe);
+  op->cqes_outstanding_ = 1;
+  return true;
+}
+
+bool scheduler::try_prepare_linked(uring_op* op)
+{
+  // The op and its timeout go in as a pair, or not at all.
+  if (ring_.sq_space_left() < 2)
+  {
+    if (!can_enter())
+      return false;
+    (void)ring_.flush();
+    if (ring_.sq_space_left() < 2)
       return false;
   }
   io_uring_sqe* sqe = ring_.get_sqe();
-  io_uring_sqe* timeout_sqe = linked && sqe ? ring_.get_sqe() : nullptr;
-  if (!sqe || (linked && !timeout_sqe))
+  io_uring_sqe* timeout_sqe = sqe ? ring_.get_sqe() : nullptr;
+  if (!timeout_sqe)
   {
     // Only a fault hook gets here (space was checked): give the taken SQE
     // a harmless job rather than leaving it half prepared.
@@ -874,23 +891,25 @@ bool scheduler::try_prepare(uring_op* op)
       core::prep_nop(sqe, core::ignored_user_data);
     return false;
   }
+  finish_prepare(op, sqe);
+  core::set_link(sqe);
+  // Lifetime: link_timeout_ lives in op, which outlives both CQEs.
+  core::prep_link_timeout(timeout_sqe, &op->link_timeout_,
+      op->user_data() | linked_timeout_tag);
+  op->cqes_outstanding_ = 2;
+  return true;
+}
+
+void scheduler::finish_prepare(uring_op* op, io_uring_sqe* sqe)
+{
   op->timed_out_ = false;
   op->prepare(sqe);
   if (has_fixed_files_ && op->fd_ >= 0
       && static_cast<std::size_t>(op->fd_) < fixed_slot_of_fd_.size()
       && fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)] >= 0)
     core::use_fixed_file(sqe, fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)]);
-  if (linked)
-  {
-    core::set_link(sqe);
-    // Lifetime: link_timeout_ lives in op, which outlives both CQEs.
-    core::prep_link_timeout(timeout_sqe, &op->link_timeout_,
-        op->user_data() | linked_timeout_tag);
-  }
-  op->cqes_outstanding_ = static_cast<std::uint8_t>(needed);
   ++inflight_;
   ring_busy_.store(true, std::memory_order_relaxed);
-  return true;
 }
 
 io_uring_sqe* scheduler::get_sqe_forcibly()

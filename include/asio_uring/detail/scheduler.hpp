@@ -191,6 +191,9 @@ private:
   // With the ring held: prepares op's SQE, flushing a full SQ once; false if
   // the SQ is still full.
   bool try_prepare(uring_op* op);
+  bool try_prepare_linked(uring_op* op);
+  // Fills sqe for op and counts it in flight (try_prepare's common part).
+  void finish_prepare(uring_op* op, io_uring_sqe* sqe);
   // With the ring held: an SQE, flushing and reaping as needed to get one.
   io_uring_sqe* get_sqe_forcibly();
   // With the ring held: reaps every available completion into ops.
