@@ -1,5 +1,7 @@
 #include <asio_uring/detail/scheduler.hpp>
 
+#include <algorithm>
+
 #include <boost/asio/detail/call_stack.hpp>
 #include <boost/asio/detail/thread_context.hpp>
 #include <boost/asio/detail/thread_info_base.hpp>
@@ -384,6 +386,11 @@ void scheduler::shutdown()
     }
   }
   unlock_ring();
+  {
+    // Ops the kernel still holds (a leaked ring) are never touched again.
+    std::lock_guard<futex_mutex> lock(mutex_);
+    late_bound_.clear();
+  }
   destroy_queued(done);
 }
 
@@ -848,6 +855,8 @@ void scheduler::handle_completion(const core::completion& c,
     return;
   if (op->timed_out_ && op->result_ == -ECANCELED)
     op->result_ = -ETIMEDOUT;
+  if (op->late_bound_) [[unlikely]]
+    untrack_late_bound(op);
   --inflight_;
   ops.push(op);
 }
@@ -908,8 +917,35 @@ void scheduler::finish_prepare(uring_op* op, io_uring_sqe* sqe)
       && static_cast<std::size_t>(op->fd_) < fixed_slot_of_fd_.size()
       && fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)] >= 0)
     core::use_fixed_file(sqe, fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)]);
+  if (op->late_bound_) [[unlikely]]
+    track_late_bound(op);
   ++inflight_;
   ring_busy_.store(true, std::memory_order_relaxed);
+}
+
+void scheduler::track_late_bound(uring_op* op)
+{
+  std::lock_guard<futex_mutex> lock(mutex_);
+  late_bound_.push_back(op);
+}
+
+void scheduler::untrack_late_bound(uring_op* op)
+{
+  std::lock_guard<futex_mutex> lock(mutex_);
+  auto it = std::find(late_bound_.begin(), late_bound_.end(), op);
+  if (it != late_bound_.end())
+  {
+    *it = late_bound_.back();
+    late_bound_.pop_back();
+  }
+}
+
+void scheduler::late_bound_on(int fd,
+    std::vector<std::uint64_t>& user_data) const
+{
+  for (uring_op* op : late_bound_)
+    if (op->fd_ == fd || op->late_fd_ == fd)
+      user_data.push_back(op->user_data());
 }
 
 io_uring_sqe* scheduler::get_sqe_forcibly()
@@ -1198,13 +1234,22 @@ void scheduler::cancel_fd(int fd)
   if (fd < 0)
     return;
   op_queue<uring_op> aborted;
+  // Late-bound requests (splices waiting for an io-wq worker) have no file
+  // yet for IORING_ASYNC_CANCEL_FD to match: they are cancelled by
+  // user_data, ahead of it and before fd can be closed and reused.
+  std::vector<std::uint64_t> late;
+  const auto queued_on_fd = [fd](uring_op* o)
+  { return o->fd_ == fd || (o->late_bound_ && o->late_fd_ == fd); };
   if (!can_enter())
   {
     {
       std::lock_guard<futex_mutex> lock(mutex_);
-      pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
+      pending_.extract_if(queued_on_fd, aborted);
+      late_bound_on(fd, late);
     }
-    // Operations already in the SQ are submitted before this request.
+    // Operations already in the SQ are submitted before these requests.
+    for (std::uint64_t target : late)
+      start_request(ring_request_op::cancel_target, target);
     start_request(ring_request_op::cancel_fd, static_cast<std::uint64_t>(fd));
   }
   else
@@ -1212,8 +1257,14 @@ void scheduler::cancel_fd(int fd)
     lock_ring();
     {
       std::lock_guard<futex_mutex> lock(mutex_);
-      pending_.extract_if([fd](uring_op* o) { return o->fd_ == fd; }, aborted);
+      pending_.extract_if(queued_on_fd, aborted);
+      late_bound_on(fd, late);
     }
+    // Lifetime: the ring is held, so no late-bound op's final CQE can be
+    // handled before these cancels are prepared; only the values go to the
+    // kernel.
+    for (std::uint64_t target : late)
+      core::prep_cancel(get_sqe_forcibly(), target, core::ignored_user_data);
     // Hand every prepared SQE to the kernel, then the cancel: the kernel
     // resolves fd when the cancel is issued, so fd must still be open then.
     core::prep_cancel_fd(get_sqe_forcibly(), fd, core::ignored_user_data);

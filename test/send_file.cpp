@@ -2,6 +2,8 @@
 #include <asio_uring/send_file.hpp>  // first: the header is self-contained
 
 #include <asio_uring.hpp>
+#include <asio_uring/detail/splice_ops.hpp>
+#include <asio_uring/detail/uring_handler_op.hpp>
 
 #include "tcp_test_util.hpp"
 #include "test_util.hpp"
@@ -24,7 +26,9 @@
 #include <thread>
 #include <vector>
 
+#include <liburing.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -675,6 +679,99 @@ BOOST_AUTO_TEST_CASE(destroying_the_context_mid_transfer_frees_everything)
       BOOST_TEST(calls == 0);
     }
   }
+}
+
+// The kernel's io-wq resolves a splice's descriptors only when a worker
+// picks the splice up. A splice still queued there when its socket is
+// closed must be cancelled then (CANCEL_FD cannot match it: it has no file
+// yet), or it would later send into whatever gets the same number. One
+// io-wq worker (a limit registered on the ring; the test runs in a thread
+// of its own, whose io-wq dies with it), held by a splice from an empty
+// pipe, keeps the second splice queued.
+BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
+{
+  struct outcome
+  {
+    int setup_error = 0;
+    bool number_reused = false;
+    result blocker, victim;
+    long leaked = -1;  // bytes the reused number's peer received
+  } out;
+
+  std::thread t([&out] {
+    asio_uring::io_context ctx;
+    auto& sched = ctx.impl();
+    unsigned workers[2] = {1, 1};  // bounded, unbounded
+    if (::syscall(__NR_io_uring_register, sched.ring().fd(),
+            IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2) < 0)
+    {
+      out.setup_error = errno;
+      return;
+    }
+    int block_pipe[2], data_pipe[2], s1[2], s2[2];
+    if (::pipe2(block_pipe, O_CLOEXEC) != 0 || ::pipe2(data_pipe, O_CLOEXEC) != 0
+        || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s1) != 0
+        || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s2) != 0)
+    {
+      out.setup_error = errno;
+      return;
+    }
+    const char secret[] = "secret";
+    if (::write(data_pipe[1], secret, 6) != 6)
+    {
+      out.setup_error = errno;
+      return;
+    }
+
+    using splice = asio_uring::detail::splice_op_base;
+    // Holds the only worker: the pipe is empty and its writer open.
+    asio_uring::detail::start_uring_op<splice>(sched, record(out.blocker),
+        ctx.get_executor(), block_pipe[0], std::int64_t(-1), s1[0],
+        std::size_t(1));
+    ctx.poll();
+    // Queued behind it, its descriptors not yet resolved.
+    asio_uring::detail::start_uring_op<splice>(sched, record(out.victim),
+        ctx.get_executor(), data_pipe[0], std::int64_t(-1), s2[0],
+        std::size_t(6));
+    ctx.poll();
+    std::this_thread::sleep_for(50ms);  // let the kernel queue it
+
+    const int closed = s2[0];
+    boost::system::error_code ec;
+    sched.close_fd(closed, ec);
+    int s3[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s3) != 0)
+    {
+      out.setup_error = errno;
+      return;
+    }
+    // The lowest free number: the one just closed.
+    int reused_peer = s3[0] == closed ? s3[1] : s3[1] == closed ? s3[0] : -1;
+    out.number_reused = reused_peer >= 0;
+
+    // Free the worker; whatever is still queued runs now.
+    (void)::write(block_pipe[1], "x", 1);
+    ctx.run_for(5s);
+
+    char buf[16];
+    if (reused_peer >= 0)
+    {
+      const ssize_t n = ::recv(reused_peer, buf, sizeof buf, MSG_DONTWAIT);
+      out.leaked = n > 0 ? n : 0;
+    }
+    for (int fd : {block_pipe[0], block_pipe[1], data_pipe[0], data_pipe[1],
+             s1[0], s1[1], s2[1], s3[0], s3[1]})
+      ::close(fd);
+  });
+  t.join();
+
+  BOOST_TEST_REQUIRE(out.setup_error == 0);
+  BOOST_TEST(out.blocker.calls == 1);
+  BOOST_TEST(!out.blocker.ec);
+  BOOST_TEST(out.victim.calls == 1);
+  BOOST_TEST(out.victim.ec == boost::asio::error::operation_aborted);
+  BOOST_TEST_REQUIRE(out.number_reused);
+  BOOST_TEST(out.leaked == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -36,6 +36,9 @@ public:
           false),
       fd_in_(fd_in), off_in_(off_in), len_(static_cast<unsigned>(len))
   {
+    // io-wq resolves both descriptors when it runs the splice.
+    late_bound_ = true;
+    late_fd_ = fd_in;
   }
 
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
@@ -54,6 +57,7 @@ public:
       std::size_t len) noexcept
   {
     fd_in_ = fd_in;
+    late_fd_ = fd_in;
     off_in_ = off_in;
     fd_ = fd_out;
     len_ = static_cast<unsigned>(len);
