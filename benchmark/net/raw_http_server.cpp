@@ -26,6 +26,11 @@
 //   RAW_HTTP_FLAGS=plain  setup flags 0 (the kernel's defaults, CQ of 2048,
 //                         no registered ring fd).
 // The flags in use go to stderr at start.
+//   RAW_HTTP_POLL_FIRST set: a recv whose predecessor on the connection did
+//                         not report IORING_CQE_F_SOCK_NONEMPTY (the socket
+//                         was drained) goes in with IORING_RECVSEND_POLL_FIRST,
+//                         skipping the kernel's first, usually empty, attempt
+//                         (benchmark/net/poll_first_ab.sh compares the two).
 //
 // The loop: one multishot accept on the listening socket; per connection
 // at most one operation in flight, a recv into the connection's buffer or a
@@ -102,6 +107,7 @@ struct connection
   bool close_after = false;  // the last response says Connection: close
   bool closing = false;      // finished: freed when in_flight reaches 0
   unsigned in_flight = 0;    // SQEs whose CQE has not been handled
+  bool nonempty = false;     // the last recv left data in the socket
 };
 
 // user_data: a connection's address with the operation in the low bits;
@@ -250,6 +256,8 @@ private:
     io_uring_sqe* sqe = get_sqe();
     io_uring_prep_recv(sqe, c->fd, c->in.data() + c->in_used,
         c->in.size() - c->in_used, 0);
+    if (poll_first_ && !c->nonempty)
+      sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(c) | op_recv);
     ++c->in_flight;
     ++in_flight_;
@@ -274,6 +282,7 @@ private:
     case op_recv:
       --in_flight_;
       --conn->in_flight;
+      conn->nonempty = (c.flags & IORING_CQE_F_SOCK_NONEMPTY) != 0;
       on_recv(conn, c.res);
       break;
     case op_send:
@@ -435,6 +444,7 @@ private:
   int listen_fd_;
   int signal_fd_;
   bool accept_armed_ = false;
+  bool poll_first_ = std::getenv("RAW_HTTP_POLL_FIRST") != nullptr;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;  // SQEs (an armed multishot: one) not reaped
   std::vector<completion> pending_;
