@@ -855,7 +855,7 @@ void scheduler::handle_completion(const core::completion& c,
     return;
   if (op->timed_out_ && op->result_ == -ECANCELED)
     op->result_ = -ETIMEDOUT;
-  if (op->late_bound_) [[unlikely]]
+  if (op->late_bound()) [[unlikely]]
     untrack_late_bound(op);
   --inflight_;
   ops.push(op);
@@ -917,7 +917,7 @@ void scheduler::finish_prepare(uring_op* op, io_uring_sqe* sqe)
       && static_cast<std::size_t>(op->fd_) < fixed_slot_of_fd_.size()
       && fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)] >= 0)
     core::use_fixed_file(sqe, fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)]);
-  if (op->late_bound_) [[unlikely]]
+  if (op->late_bound()) [[unlikely]]
     track_late_bound(op);
   ++inflight_;
   ring_busy_.store(true, std::memory_order_relaxed);
@@ -1239,7 +1239,7 @@ void scheduler::cancel_fd(int fd)
   // user_data, ahead of it and before fd can be closed and reused.
   std::vector<std::uint64_t> late;
   const auto queued_on_fd = [fd](uring_op* o)
-  { return o->fd_ == fd || (o->late_bound_ && o->late_fd_ == fd); };
+  { return o->fd_ == fd || o->late_fd_ == fd; };
   if (!can_enter())
   {
     {
@@ -1260,9 +1260,10 @@ void scheduler::cancel_fd(int fd)
       pending_.extract_if(queued_on_fd, aborted);
       late_bound_on(fd, late);
     }
-    // Lifetime: the ring is held, so no late-bound op's final CQE can be
-    // handled before these cancels are prepared; only the values go to the
-    // kernel.
+    // Lifetime: only the values go to the kernel. An op that completes
+    // meanwhile (get_sqe_forcibly reaps when the SQ is full) leaves a cancel
+    // that finds nothing: while the ring is held no other op can be
+    // prepared, so one at the same address is issued after it.
     for (std::uint64_t target : late)
       core::prep_cancel(get_sqe_forcibly(), target, core::ignored_user_data);
     // Hand every prepared SQE to the kernel, then the cancel: the kernel

@@ -170,7 +170,6 @@ int ring::submit(bool wait, std::int64_t timeout_ns) noexcept
   if (!wait)
   {
     // Nothing to submit and no completions held back: no syscall.
-    const unsigned needs_flush = IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN;
     if (::io_uring_sq_ready(r) == 0
         && !(IO_URING_READ_ONCE(*r->sq.kflags) & needs_flush))
       return 0;
@@ -229,11 +228,9 @@ unsigned ring::reap(completion* out, unsigned max) noexcept
       break;
     // The CQ is empty: completions may still wait in the kernel's overflow
     // list or as task work (COOP_TASKRUN); one GETEVENTS enter flushes them.
-    const unsigned needs_flush = IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN;
     if (!(IO_URING_READ_ONCE(*r->sq.kflags) & needs_flush))
       break;
-    ++enters_;
-    (void)::io_uring_get_events(r);
+    (void)flush_cq();
   }
   if (hooks_)
   {

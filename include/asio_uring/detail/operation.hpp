@@ -57,16 +57,16 @@ public:
   // their descriptors when a worker picks them up, so until then
   // IORING_ASYNC_CANCEL_FD cannot find them, and a descriptor number closed
   // and reused meanwhile would be resolved to the new file. Such ops set
-  // late_bound_ (and late_fd_ to a second descriptor they use): the
-  // scheduler then tracks them while in flight and cancel_fd() cancels them
-  // by user_data before the descriptor is closed.
+  // late_fd_ (>= 0: a second descriptor they use besides fd_, or fd_
+  // itself): the scheduler then tracks them while in flight, and
+  // cancel_fd() cancels them by user_data before the descriptor is closed.
   int late_fd_ = -1;
+  bool late_bound() const noexcept { return late_fd_ >= 0; }
   // Per-operation deadline as a linked timeout (IORING_OP_LINK_TIMEOUT);
   // tv_sec < 0 means none. Lifetime: read by the kernel when issued.
   core::timespec64 link_timeout_{-1, 0};
   std::uint8_t cqes_outstanding_ = 0;  // CQEs still due (2 when linked)
   bool timed_out_ = false;             // the linked timeout fired
-  bool late_bound_ = false;            // see late_fd_
   // Multishot requests only: called with the ring held for every CQE that
   // carries core::cqe_f_more (the request stays armed); it may push ready
   // operations onto ready. The final CQE completes the op as usual.

@@ -194,7 +194,7 @@ private:
   bool try_prepare_linked(uring_op* op);
   // Fills sqe for op and counts it in flight (try_prepare's common part).
   void finish_prepare(uring_op* op, io_uring_sqe* sqe);
-  // late_bound_ bookkeeping: from prepare to the final CQE (ring held).
+  // late_bound_ (the list) bookkeeping: from prepare to the final CQE.
   void track_late_bound(uring_op* op);
   void untrack_late_bound(uring_op* op);
   // With mutex_ held: the in-flight late-bound ops that use fd.
@@ -228,7 +228,7 @@ private:
   std::condition_variable_any wakeup_;     // idle threads wait here
   op_queue<operation> op_queue_;           // ready operations (and task_op)
   op_queue<uring_op> pending_;             // ops waiting for an SQE
-  std::vector<uring_op*> late_bound_;      // in flight, uring_op::late_bound_
+  std::vector<uring_op*> late_bound_;      // in flight, uring_op::late_bound()
   std::atomic<bool> has_pending_{false};   // pending_ may be non-empty
   timer_queue_base* timer_queues_ = nullptr;
   std::size_t idle_threads_ = 0;           // threads waiting on wakeup_

@@ -37,7 +37,6 @@ public:
       fd_in_(fd_in), off_in_(off_in), len_(static_cast<unsigned>(len))
   {
     // io-wq resolves both descriptors when it runs the splice.
-    late_bound_ = true;
     late_fd_ = fd_in;
   }
 
