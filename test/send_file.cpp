@@ -682,12 +682,63 @@ BOOST_AUTO_TEST_CASE(destroying_the_context_mid_transfer_frees_everything)
 }
 
 // The kernel's io-wq resolves a splice's descriptors only when a worker
-// picks the splice up. A splice still queued there when its socket is
-// closed must be cancelled then (CANCEL_FD cannot match it: it has no file
-// yet), or it would later send into whatever gets the same number. One
-// io-wq worker (a limit registered on the ring; the test runs in a thread
-// of its own, whose io-wq dies with it), held by a splice from an empty
-// pipe, keeps the second splice queued.
+// picks the splice up. A splice still queued there when one of its
+// descriptors is closed must be cancelled then (CANCEL_FD cannot match it:
+// it has no file yet), or it would later move data from or to whatever gets
+// the same number. held_io_wq keeps a splice queued: a ring with one io-wq
+// worker (a limit registered on the ring, so each test builds it in a
+// thread of its own, whose io-wq dies with it), held by a splice from an
+// empty pipe until release().
+struct held_io_wq
+{
+  asio_uring::io_context ctx;
+  asio_uring::detail::scheduler& sched = ctx.impl();
+  int setup_error = 0;
+  result blocker;
+  int block_pipe[2] = {-1, -1};
+  int block_sink[2] = {-1, -1};
+
+  held_io_wq()
+  {
+    unsigned workers[2] = {1, 1};  // bounded, unbounded
+    if (::syscall(__NR_io_uring_register, sched.ring().fd(),
+            IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2) < 0
+        || ::pipe2(block_pipe, O_CLOEXEC) != 0
+        || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, block_sink) != 0)
+    {
+      setup_error = errno;
+      return;
+    }
+    // Holds the only worker: the pipe is empty and its writer open.
+    splice(block_pipe[0], block_sink[0], 1, blocker);
+  }
+
+  held_io_wq(const held_io_wq&) = delete;
+  held_io_wq& operator=(const held_io_wq&) = delete;
+
+  ~held_io_wq()
+  {
+    for (int fd : {block_pipe[0], block_pipe[1], block_sink[0], block_sink[1]})
+      if (fd >= 0)
+        ::close(fd);
+  }
+
+  // Starts a splice of len bytes from the pipe in to out and submits it.
+  void splice(int in, int out, std::size_t len, result& r)
+  {
+    asio_uring::detail::start_uring_op<asio_uring::detail::splice_op_base>(
+        sched, record(r), ctx.get_executor(), in, std::int64_t(-1), out, len);
+    ctx.poll();
+  }
+
+  // Frees the worker and runs whatever is still queued.
+  void release()
+  {
+    (void)::write(block_pipe[1], "x", 1);
+    ctx.run_for(5s);
+  }
+};
+
 BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
 {
   struct outcome
@@ -699,21 +750,12 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
   } out;
 
   std::thread t([&out] {
-    asio_uring::io_context ctx;
-    auto& sched = ctx.impl();
-    unsigned workers[2] = {1, 1};  // bounded, unbounded
-    if (::syscall(__NR_io_uring_register, sched.ring().fd(),
-            IORING_REGISTER_IOWQ_MAX_WORKERS, workers, 2) < 0)
-    {
-      out.setup_error = errno;
-      return;
-    }
-    int block_pipe[2], data_pipe[2], s1[2], s2[2];
-    if (::pipe2(block_pipe, O_CLOEXEC) != 0 || ::pipe2(data_pipe, O_CLOEXEC) != 0
-        || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s1) != 0
+    held_io_wq held;
+    int data_pipe[2], s2[2];
+    if (held.setup_error != 0 || ::pipe2(data_pipe, O_CLOEXEC) != 0
         || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s2) != 0)
     {
-      out.setup_error = errno;
+      out.setup_error = held.setup_error ? held.setup_error : errno;
       return;
     }
     const char secret[] = "secret";
@@ -722,23 +764,13 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
       out.setup_error = errno;
       return;
     }
-
-    using splice = asio_uring::detail::splice_op_base;
-    // Holds the only worker: the pipe is empty and its writer open.
-    asio_uring::detail::start_uring_op<splice>(sched, record(out.blocker),
-        ctx.get_executor(), block_pipe[0], std::int64_t(-1), s1[0],
-        std::size_t(1));
-    ctx.poll();
-    // Queued behind it, its descriptors not yet resolved.
-    asio_uring::detail::start_uring_op<splice>(sched, record(out.victim),
-        ctx.get_executor(), data_pipe[0], std::int64_t(-1), s2[0],
-        std::size_t(6));
-    ctx.poll();
+    // Queued behind the blocker, its descriptors not yet resolved.
+    held.splice(data_pipe[0], s2[0], 6, out.victim);
     std::this_thread::sleep_for(50ms);  // let the kernel queue it
 
     const int closed = s2[0];
     boost::system::error_code ec;
-    sched.close_fd(closed, ec);
+    held.sched.close_fd(closed, ec);
     int s3[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s3) != 0)
     {
@@ -749,9 +781,8 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
     int reused_peer = s3[0] == closed ? s3[1] : s3[1] == closed ? s3[0] : -1;
     out.number_reused = reused_peer >= 0;
 
-    // Free the worker; whatever is still queued runs now.
-    (void)::write(block_pipe[1], "x", 1);
-    ctx.run_for(5s);
+    held.release();
+    out.blocker = held.blocker;
 
     char buf[16];
     if (reused_peer >= 0)
@@ -759,8 +790,7 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
       const ssize_t n = ::recv(reused_peer, buf, sizeof buf, MSG_DONTWAIT);
       out.leaked = n > 0 ? n : 0;
     }
-    for (int fd : {block_pipe[0], block_pipe[1], data_pipe[0], data_pipe[1],
-             s1[0], s1[1], s2[1], s3[0], s3[1]})
+    for (int fd : {data_pipe[0], data_pipe[1], s2[1], s3[0], s3[1]})
       ::close(fd);
   });
   t.join();
@@ -772,6 +802,71 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_cancels_its_splice_still_queued_in_io_wq)
   BOOST_TEST(out.victim.ec == boost::asio::error::operation_aborted);
   BOOST_TEST_REQUIRE(out.number_reused);
   BOOST_TEST(out.leaked == 0);
+}
+
+// The same on the input side (a file closed while async_send_file's fill
+// splice waits in io-wq): the splice must not read from whatever reuses the
+// number and send that.
+BOOST_AUTO_TEST_CASE(closing_a_source_cancels_its_splice_still_queued_in_io_wq)
+{
+  struct outcome
+  {
+    int setup_error = 0;
+    bool number_reused = false;
+    result blocker, victim;
+    long sent = -1;  // bytes the socket's peer received
+  } out;
+
+  std::thread t([&out] {
+    held_io_wq held;
+    int source[2], s[2];
+    if (held.setup_error != 0 || ::pipe2(source, O_CLOEXEC) != 0
+        || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s) != 0)
+    {
+      out.setup_error = held.setup_error ? held.setup_error : errno;
+      return;
+    }
+    // The source is empty, its writer open: the splice has nothing of its
+    // own to send.
+    held.splice(source[0], s[0], 6, out.victim);
+    std::this_thread::sleep_for(50ms);  // let the kernel queue it
+
+    const int closed = source[0];
+    boost::system::error_code ec;
+    held.sched.close_fd(closed, ec);
+    int other[2];
+    if (::pipe2(other, O_CLOEXEC) != 0)
+    {
+      out.setup_error = errno;
+      return;
+    }
+    // The lowest free number, the one just closed, goes to the read end.
+    out.number_reused = other[0] == closed;
+    const char secret[] = "secret";
+    if (::write(other[1], secret, 6) != 6)
+    {
+      out.setup_error = errno;
+      return;
+    }
+
+    held.release();
+    out.blocker = held.blocker;
+
+    char buf[16];
+    const ssize_t n = ::recv(s[1], buf, sizeof buf, MSG_DONTWAIT);
+    out.sent = n > 0 ? n : 0;
+    for (int fd : {source[1], s[0], s[1], other[0], other[1]})
+      ::close(fd);
+  });
+  t.join();
+
+  BOOST_TEST_REQUIRE(out.setup_error == 0);
+  BOOST_TEST(out.blocker.calls == 1);
+  BOOST_TEST(!out.blocker.ec);
+  BOOST_TEST(out.victim.calls == 1);
+  BOOST_TEST(out.victim.ec == boost::asio::error::operation_aborted);
+  BOOST_TEST_REQUIRE(out.number_reused);
+  BOOST_TEST(out.sent == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
