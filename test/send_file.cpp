@@ -586,6 +586,80 @@ BOOST_AUTO_TEST_CASE(stopping_a_running_transfer_anywhere_reports_what_arrived)
   BOOST_TEST(aborted > 0);
 }
 
+// A stop that loses the race to the last drain: the drain sent every byte
+// by the time the stop came, so the transfer succeeded, as async_write
+// reports it. A fault hook holds the drain's completion back for one turn,
+// and a handler posted meanwhile stops the transfer.
+BOOST_AUTO_TEST_CASE(a_stop_after_the_last_drain_sent_everything_reports_success)
+{
+  // Holds back the second completion of `size` bytes: one fill, then one
+  // drain, both of size bytes (nothing reads the peer until the end).
+  struct hold_last_drain : asio_uring::detail::core::fault_hooks
+  {
+    int size = 0;
+    int seen = 0;
+    bool held = false;
+    std::function<void()> on_hold;
+
+    bool delay(const asio_uring::detail::core::completion& c) noexcept override
+    {
+      if (held || c.res != size || ++seen < 2)
+        return false;
+      held = true;
+      on_hold();
+      return true;
+    }
+  };
+
+  const std::size_t file_size = 4096;
+  for (stop_kind kind : {stop_kind::terminal, stop_kind::partial,
+           stop_kind::socket_cancel, stop_kind::socket_close})
+  {
+    BOOST_TEST_CONTEXT(name_of(kind))
+    {
+      hold_last_drain hooks;  // outlives the context
+      sender t(file_size, 41);
+      hooks.size = static_cast<int>(file_size);
+      boost::asio::cancellation_signal signal;
+      hooks.on_hold = [&] {
+        boost::asio::post(t.ctx, [&] {
+          switch (kind)
+          {
+          case stop_kind::terminal:
+            signal.emit(boost::asio::cancellation_type::terminal);
+            break;
+          case stop_kind::partial:
+            signal.emit(boost::asio::cancellation_type::partial);
+            break;
+          case stop_kind::socket_cancel:
+            t.a.cancel();
+            break;
+          case stop_kind::socket_close:
+            t.a.close();
+            break;
+          }
+        });
+      };
+      t.ctx.impl().ring().set_fault_hooks(&hooks);
+      asio_uring::async_send_file(t.a, t.file, 0, file_size,
+          boost::asio::bind_cancellation_slot(signal.slot(), record(t.r)));
+      t.ctx.run_for(10s);
+
+      BOOST_TEST(hooks.held);
+      BOOST_TEST(t.r.calls == 1);
+      BOOST_TEST(!t.r.ec, t.r.ec.message());
+      BOOST_TEST(t.r.n == file_size);
+      boost::system::error_code ignored;
+      t.a.shutdown(tcp::socket::shutdown_send, ignored);
+      t.a.close(ignored);
+      t.ctx.restart();
+      t.receive();
+      BOOST_TEST((t.reader_ec == boost::asio::error::eof));
+      BOOST_TEST(t.received_range(0, file_size));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_a_drain_that_waits_for_pollout_reports_what_arrived)
 {
   // A non-blocking socket whose peer does not read: the drain answers

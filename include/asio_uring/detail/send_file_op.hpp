@@ -66,8 +66,8 @@ public:
       file_fd_(file.native_handle()),
       pipes_{std::move(first), splice_pipe()},
       fill_(this, file_fd_, pipes_[0].write_end()),
-      drain_(this, pipes_[0].read_end(), socket_fd_), offset_(offset),
-      to_fill_(size)
+      drain_(this, pipes_[0].read_end(), socket_fd_), size_(size),
+      offset_(offset), to_fill_(size)
   {
   }
 
@@ -159,10 +159,14 @@ private:
     if (fill_.busy_ || drain_.busy_)
       return;
 
-    // Both splices are back and nothing is left to start.
+    // Both splices are back and nothing is left to start. As async_write:
+    // once every byte reached the socket the transfer succeeded, even if a
+    // stop (a cancellation, a close) came after the last drain had begun.
     boost::system::error_code result = stop_;
     if (!result && file_ended_)
       result = boost::asio::error::eof;
+    if (sent_ == size_)
+      result = {};
     const std::size_t sent = sent_;
     finished_ = true;
     lock.unlock();
@@ -361,6 +365,7 @@ private:
   step fill_;                  // file -> pipes_[fill_at_]
   step drain_;                 // pipes_[drain_at_] -> socket
   cancellation_gate* gate_ = nullptr;  // in the slot's handler, if connected
+  const std::size_t size_;     // bytes asked for
   futex_mutex mutex_;          // guards the steps' busy_ and everything below
   std::uint64_t offset_;       // file offset of the next fill
   std::size_t to_fill_;        // bytes not yet read from the file
