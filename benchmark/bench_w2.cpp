@@ -21,9 +21,17 @@
 //                                1024 (default 256: at N = 512 the SQ fills
 //                                up within one batch of handlers); a
 //                                diagnostic, not in run_w2_benchmarks.sh
+//   BM_W2[D]_asio_uring_registered/N  BM_W2[D]_asio_uring with each file's
+//                                descriptor registered (register_descriptor)
+//                                and the N buffers registered
+//                                (register_buffers): READ_FIXED on fixed
+//                                files, the opt-in extensions
 //   BM_W2[D]_raw_liburing/N      one ring (N entries, asio_uring's default
 //                                setup flags), N reads in flight, reap
 //                                every CQE available and resubmit
+//   BM_W2[D]_raw_liburing_registered/N  the same with the files and the
+//                                buffers registered: READ_FIXED on fixed
+//                                files
 //   BM_W2[D]_pread               --w2_threads (2) threads each looping on
 //                                blocking pread(2); N does not apply
 //   BM_W2_mmap                   the same threads memcpy 4 KiB from a
@@ -40,10 +48,12 @@
 #include "w2_workload.hpp"
 
 #include <asio_uring/aligned_buffer.hpp>
+#include <asio_uring/buffer_registration.hpp>
 #include <asio_uring/io_context.hpp>
 #include <asio_uring/random_access_file.hpp>
 
 #include <atomic>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -88,6 +98,35 @@ void BM_W2_asio_uring_typed(benchmark::State& state)
       asio_uring::io_context::executor_type>>(state, ctx);
 }
 
+// Default context; every file's descriptor and every slot's buffer
+// registered with the ring.
+template <bool Direct>
+void BM_W2_asio_uring_registered(benchmark::State& state)
+{
+  using file = asio_uring::random_access_file;
+  asio_uring::io_context ctx;
+  asio_uring::file_base::flags flags = asio_uring::file_base::read_only;
+  if (Direct)
+    flags |= asio_uring::file_base::direct;
+  asio_uring::aligned_buffer memory(
+      static_cast<std::size_t>(state.range(0)) * w2::block_size);
+  using registration = asio_uring::buffer_registration<
+      std::vector<boost::asio::mutable_buffer>>;
+  std::optional<registration> registered;
+  w2::random_read_run<file>(state, ctx, flags, Direct,
+      bench::context_enter_count(),
+      [&](std::vector<file>& files)
+      {
+        for (file& f : files)
+          f.register_descriptor();
+        registered.emplace(asio_uring::register_buffers(ctx,
+            w2::slot_buffers(state,
+                static_cast<unsigned char*>(memory.data()))));
+        return std::vector<boost::asio::mutable_registered_buffer>(
+            registered->begin(), registered->end());
+      });
+}
+
 void BM_W2_asio_uring_ring1024(benchmark::State& state)
 {
   asio_uring::ring_options options;
@@ -99,7 +138,9 @@ void BM_W2_asio_uring_ring1024(benchmark::State& state)
 // N reads in flight on one plain ring: slot s reads file s % files; each
 // turn submits what the previous turn prepared and waits for at least one
 // completion (one io_uring_enter), then handles every CQE there is.
-template <bool Direct>
+// Registered: the files and the buffers are registered with the ring, and
+// each read is a READ_FIXED on a fixed file.
+template <bool Direct, bool Registered = false>
 void BM_W2_raw_liburing(benchmark::State& state)
 {
   const std::size_t concurrency = static_cast<std::size_t>(state.range(0));
@@ -123,13 +164,33 @@ void BM_W2_raw_liburing(benchmark::State& state)
 
   struct slot
   {
-    int fd;
+    int fd;  // the fixed-file index when Registered
     unsigned char* data;
     w2::clock::time_point started;
   };
   std::vector<slot> slots(concurrency);
   for (std::size_t s = 0; s < concurrency; ++s)
-    slots[s] = slot{fds[s % fds.size()], memory.data() + s * w2::block_size, {}};
+    slots[s] = slot{Registered ? static_cast<int>(s % fds.size())
+                               : fds[s % fds.size()],
+        memory.data() + s * w2::block_size, {}};
+  if constexpr (Registered)
+  {
+    std::vector<iovec> iov(concurrency);
+    for (std::size_t s = 0; s < concurrency; ++s)
+      iov[s] = iovec{slots[s].data, w2::block_size};
+    r = io_uring_register_files(&ring, fds.data(),
+        static_cast<unsigned>(fds.size()));
+    if (r == 0)
+      r = io_uring_register_buffers(&ring, iov.data(),
+          static_cast<unsigned>(concurrency));
+    if (r < 0)
+    {
+      state.SkipWithError(std::strerror(-r));
+      io_uring_queue_exit(&ring);
+      w2::close_files(fds);
+      return;
+    }
+  }
 
   w2::latency_histogram histogram;
   std::uint64_t enters = 0;
@@ -140,8 +201,16 @@ void BM_W2_raw_liburing(benchmark::State& state)
     if (!sqe)
       return false;
     slots[s].started = now;
-    io_uring_prep_read(sqe, slots[s].fd, slots[s].data,
-        static_cast<unsigned>(w2::block_size), w2::offset_at(next++));
+    if constexpr (Registered)
+    {
+      io_uring_prep_read_fixed(sqe, slots[s].fd, slots[s].data,
+          static_cast<unsigned>(w2::block_size), w2::offset_at(next++),
+          static_cast<int>(s));
+      sqe->flags |= IOSQE_FIXED_FILE;
+    }
+    else
+      io_uring_prep_read(sqe, slots[s].fd, slots[s].data,
+          static_cast<unsigned>(w2::block_size), w2::offset_at(next++));
     io_uring_sqe_set_data64(sqe, s);
     return true;
   };
@@ -347,6 +416,10 @@ BENCHMARK(BM_W2_asio_uring_typed)->Apply(concurrency_args);
 BENCHMARK(BM_W2_asio_uring_ring1024)->Apply(concurrency_args);
 BENCHMARK(BM_W2_raw_liburing<false>)->Name("BM_W2_raw_liburing")
     ->Apply(concurrency_args);
+BENCHMARK(BM_W2_asio_uring_registered<false>)
+    ->Name("BM_W2_asio_uring_registered")->Apply(concurrency_args);
+BENCHMARK(BM_W2_raw_liburing<false, true>)
+    ->Name("BM_W2_raw_liburing_registered")->Apply(concurrency_args);
 BENCHMARK(BM_W2_pread<false>)->Name("BM_W2_pread")->Iterations(1)
     ->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_W2_mmap<false>)->Name("BM_W2_mmap")->Iterations(1)
@@ -360,6 +433,10 @@ BENCHMARK(BM_W2_asio_uring_hint1<true>)->Name("BM_W2D_asio_uring_hint1")
     ->Apply(concurrency_args);
 BENCHMARK(BM_W2_raw_liburing<true>)->Name("BM_W2D_raw_liburing")
     ->Apply(concurrency_args);
+BENCHMARK(BM_W2_asio_uring_registered<true>)
+    ->Name("BM_W2D_asio_uring_registered")->Apply(concurrency_args);
+BENCHMARK(BM_W2_raw_liburing<true, true>)
+    ->Name("BM_W2D_raw_liburing_registered")->Apply(concurrency_args);
 BENCHMARK(BM_W2_pread<true>)->Name("BM_W2D_pread")->Iterations(1)
     ->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -16,7 +16,7 @@
 # page-cached run and --w2-direct-reads (80000) per O_DIRECT run, at
 # N = 8, 32 and 512. W1: bench_w1's 1 GiB file (page-cached) and the first
 # W2 file (O_DIRECT), 32 KiB blocks, --min-time (0.5 s) per run. Defaults:
-# 7 rounds, about 7 minutes on this 2-core machine. Then one more run of
+# 7 rounds, about 12 minutes on this 2-core machine. Then one more run of
 # the main W2 variants under perf stat counts system calls per read.
 set -euo pipefail
 
@@ -108,6 +108,8 @@ if [ "$only" != w1 ]; then
         "bench_w2 BM_${d}_asio_uring $n"
         "bench_w2 BM_${d}_asio_uring_hint1 $n"
         "bench_w2 BM_${d}_raw_liburing $n"
+        "bench_w2 BM_${d}_asio_uring_registered $n"
+        "bench_w2 BM_${d}_raw_liburing_registered $n"
         "bench_w2_boost_uring BM_${d}_boost_uring $n"
         "bench_w2_boost_uring_noepoll BM_${d}_boost_uring_noepoll $n"
       )

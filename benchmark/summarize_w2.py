@@ -45,6 +45,9 @@ W2_ASYNC = [
     ("boost_uring", "Boost.Asio io_uring (epoll reactor)"),
     ("boost_uring_noepoll", "Boost.Asio io_uring, no epoll"),
     ("raw_liburing", "raw liburing"),
+    ("asio_uring_registered",
+     "asio_uring, io_context(), files and buffers registered (extensions)"),
+    ("raw_liburing_registered", "raw liburing, files and buffers registered"),
 ]
 
 W2_THREADS = [
@@ -209,6 +212,16 @@ def targets(runs):
                   ("BM_W2_raw_liburing", n), ips, 0.9)
             check(f"W2 cached N={n}, {v} vs Boost.Asio io_uring without epoll",
                   (f"BM_W2_{v}", n), ("BM_W2_boost_uring_noepoll", n), ips, 1.25)
+    for d, mode in [("W2", "cached"), ("W2D", "O_DIRECT")]:
+        # The opt-in registration against the floor with the same one.
+        for n in CONCURRENCY:
+            check(f"W2 {mode} N={n}, asio_uring_registered vs raw liburing "
+                  "registered", (f"BM_{d}_asio_uring_registered", n),
+                  (f"BM_{d}_raw_liburing_registered", n), ips, 0.9)
+    for n in CONCURRENCY:
+        check(f"W2 cached N={n}, asio_uring_registered vs Boost.Asio io_uring "
+              "without epoll", ("BM_W2_asio_uring_registered", n),
+              ("BM_W2_boost_uring_noepoll", n), ips, 1.25)
     for n in CONCURRENCY:
         for v in ["asio_uring", "asio_uring_hint1"]:
             check(f"W2 O_DIRECT N={n}, {v} vs raw liburing", (f"BM_W2D_{v}", n),
@@ -217,6 +230,9 @@ def targets(runs):
                   (f"BM_W2D_{v}", n), ("BM_W2D_boost_uring", n), ips, 1.8)
             check(f"W2 O_DIRECT N={n}, {v} vs Boost.Asio io_uring without epoll",
                   (f"BM_W2D_{v}", n), ("BM_W2D_boost_uring_noepoll", n), ips, 1.8)
+        check(f"W2 O_DIRECT N={n}, asio_uring_registered vs Boost.Asio io_uring "
+              "without epoll", ("BM_W2D_asio_uring_registered", n),
+              ("BM_W2D_boost_uring_noepoll", n), ips, 1.8)
     head = ("| target | goal | measured (median of per-round ratios) | |\n"
             "|---|--:|--:|---|")
     return head + "\n" + "\n".join(rows)

@@ -29,18 +29,18 @@ namespace w2 {
 // the read's latency (from just before its async_read_some_at call) and
 // starts the slot's next read at the next offset of the shared sequence,
 // until the run's reads have all been started.
-template <typename File>
+// Buffer: what slot s passes to async_read_some_at (one block_size buffer
+// per slot: boost::asio::mutable_buffer, or a registered buffer).
+template <typename File, typename Buffer = boost::asio::mutable_buffer>
 class random_reads
 {
 public:
-  // memory: concurrency * block_size bytes, aligned for O_DIRECT.
-  random_reads(std::vector<File>& files, unsigned char* memory,
-      std::size_t concurrency)
+  // One slot per buffer (the concurrency), each of block_size bytes.
+  random_reads(std::vector<File>& files, const std::vector<Buffer>& buffers)
   {
-    slots_.resize(concurrency);
-    for (std::size_t s = 0; s < concurrency; ++s)
-      slots_[s] = slot{this, &files[s % files.size()],
-          memory + s * block_size, {}};
+    slots_.resize(buffers.size());
+    for (std::size_t s = 0; s < buffers.size(); ++s)
+      slots_[s] = slot{this, &files[s % files.size()], buffers[s], {}};
   }
 
   random_reads(const random_reads&) = delete;
@@ -71,15 +71,14 @@ private:
   {
     random_reads* owner;
     File* file;
-    unsigned char* data;
+    Buffer buffer;
     clock::time_point started;
   };
 
   void start(slot& s, clock::time_point now)
   {
     s.started = now;
-    s.file->async_read_some_at(offset_at(next_++),
-        boost::asio::buffer(s.data, block_size),
+    s.file->async_read_some_at(offset_at(next_++), s.buffer,
         [&s](const boost::system::error_code& ec, std::size_t n)
         {
           s.owner->on_read(s, ec, n);
@@ -109,28 +108,44 @@ private:
   latency_histogram histogram_;
 };
 
+// The N = state.range(0) slot buffers of a run, block_size bytes each, over
+// memory (N * block_size bytes, aligned for O_DIRECT).
+inline std::vector<boost::asio::mutable_buffer> slot_buffers(
+    benchmark::State& state, unsigned char* memory)
+{
+  std::vector<boost::asio::mutable_buffer> buffers;
+  for (std::int64_t s = 0; s < state.range(0); ++s)
+    buffers.push_back(boost::asio::buffer(
+        memory + static_cast<std::size_t>(s) * block_size, block_size));
+  return buffers;
+}
+
 // One W2 run of an asynchronous variant: opens one File per W2 file with
 // open_flags in ctx, keeps N = state.range(0) reads in flight (memory:
 // N * block_size bytes, aligned), runs the warm-up reads, then the timed
-// ones (one benchmark iteration).
-template <typename File, typename Context, typename Flags, typename EnterCount>
+// ones (one benchmark iteration). setup(files) is called once the files
+// are open and returns the N slot buffers (the variants with registered
+// descriptors and buffers register them there).
+template <typename File, typename Context, typename Flags, typename EnterCount,
+    typename Setup>
 void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
-    bool direct, unsigned char* memory, EnterCount enter_count)
+    bool direct, EnterCount enter_count, Setup setup)
 {
-  const std::size_t concurrency = static_cast<std::size_t>(state.range(0));
   prepare_files(!direct);
   std::vector<File> files;
   files.reserve(opts().files);
   for (unsigned i = 0; i < opts().files; ++i)
     files.emplace_back(ctx, file_path(i), open_flags);
-  random_reads<File> reads(files, memory, concurrency);
+  const auto buffers = setup(files);
+  random_reads<File, typename decltype(buffers)::value_type> reads(
+      files, buffers);
   auto run_context = [&ctx]
   {
     ctx.restart();
     ctx.run();
   };
 
-  const std::size_t warm = warmup_reads(direct, concurrency);
+  const std::size_t warm = warmup_reads(direct, buffers.size());
   const std::size_t count = reads_for(direct);
   if (!reads.run(0, warm, run_context))
   {
@@ -158,6 +173,15 @@ void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
   if constexpr (EnterCount::enabled)
     state.counters["enters_per_read"] = static_cast<double>(
         enter_count(ctx) - enters_before) / static_cast<double>(count);
+}
+
+// The same with plain buffers over memory.
+template <typename File, typename Context, typename Flags, typename EnterCount>
+void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
+    bool direct, unsigned char* memory, EnterCount enter_count)
+{
+  random_read_run<File>(state, ctx, open_flags, direct, enter_count,
+      [&](std::vector<File>&) { return slot_buffers(state, memory); });
 }
 
 // W1 with read-ahead: sums a file with File::async_read_some_at, `depth`
