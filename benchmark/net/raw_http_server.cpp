@@ -30,7 +30,17 @@
 //                         not report IORING_CQE_F_SOCK_NONEMPTY (the socket
 //                         was drained) goes in with IORING_RECVSEND_POLL_FIRST,
 //                         skipping the kernel's first, usually empty, attempt
-//                         (benchmark/net/poll_first_ab.sh compares the two).
+//                         (benchmark/net/raw_http_ab.sh --variant poll_first).
+//   RAW_HTTP_MULTISHOT set: each connection keeps one multishot recv armed
+//                         (IORING_RECV_MULTISHOT) that takes its buffers
+//                         from a provided-buffer ring (1,024 buffers of
+//                         4 KiB, IORING_REGISTER_PBUF_RING), as asio_uring's
+//                         multishot receive extension does; each CQE's bytes
+//                         are copied into the connection's buffer and the
+//                         buffer given back at once. A recv ended without
+//                         IORING_CQE_F_MORE (ENOBUFS, say) is armed again.
+//                         A send may then be in flight next to the recv
+//                         (benchmark/net/raw_http_ab.sh --variant multishot).
 //
 // The loop: one multishot accept on the listening socket; per connection
 // at most one operation in flight, a recv into the connection's buffer or a
@@ -55,6 +65,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -78,6 +89,9 @@ constexpr unsigned sq_entries = 1024;
 constexpr unsigned cq_entries = 4096;  // the default ring only; plain: 2x SQ
 constexpr std::size_t initial_buffer = 8192;
 constexpr std::size_t min_free_for_recv = 4096;
+constexpr unsigned provided_count = 1024;  // RAW_HTTP_MULTISHOT only
+constexpr unsigned provided_size = 4096;
+constexpr unsigned short provided_group = 0;
 
 // The example's responses (http_head.hpp), built once.
 const std::string bad_request =
@@ -108,6 +122,8 @@ struct connection
   bool closing = false;      // finished: freed when in_flight reaches 0
   unsigned in_flight = 0;    // SQEs whose CQE has not been handled
   bool nonempty = false;     // the last recv left data in the socket
+  bool recv_armed = false;   // RAW_HTTP_MULTISHOT: its multishot recv is
+  bool sending = false;      // a send is in flight
 };
 
 // user_data: a connection's address with the operation in the low bits;
@@ -137,9 +153,16 @@ public:
     : listen_fd_(listen_fd), signal_fd_(signal_fd)
   {
     setup_ring(plain);
+    if (multishot_)
+      setup_provided_buffers();
   }
 
-  ~server() { io_uring_queue_exit(&ring_); }
+  ~server()
+  {
+    io_uring_queue_exit(&ring_);
+    if (provided_ring_)
+      ::munmap(provided_ring_, provided_ring_bytes());
+  }
 
   void run()
   {
@@ -197,6 +220,42 @@ private:
         registered ? ", registered ring fd" : "");
   }
 
+  static std::size_t provided_ring_bytes()
+  {
+    return provided_count * sizeof(io_uring_buf);
+  }
+
+  // RAW_HTTP_MULTISHOT: the buffer ring of group provided_group, full.
+  void setup_provided_buffers()
+  {
+    void* mem = ::mmap(nullptr, provided_ring_bytes(), PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+      die("mmap", errno);
+    provided_ring_ = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(provided_ring_);
+    io_uring_buf_reg reg;
+    std::memset(&reg, 0, sizeof(reg));
+    reg.ring_addr = reinterpret_cast<std::uintptr_t>(provided_ring_);
+    reg.ring_entries = provided_count;
+    reg.bgid = provided_group;
+    if (int r = io_uring_register_buf_ring(&ring_, &reg, 0); r < 0)
+      die("io_uring_register_buf_ring", -r);
+    provided_.resize(std::size_t(provided_count) * provided_size);
+    for (unsigned i = 0; i < provided_count; ++i)
+      give_back(static_cast<unsigned short>(i), static_cast<int>(i));
+    io_uring_buf_ring_advance(provided_ring_, static_cast<int>(provided_count));
+  }
+
+  // Puts buffer bid back at position offset past the ring's tail (advance
+  // makes it visible).
+  void give_back(unsigned short bid, int offset)
+  {
+    io_uring_buf_ring_add(provided_ring_,
+        provided_.data() + std::size_t(bid) * provided_size, provided_size,
+        bid, io_uring_buf_ring_mask(provided_count), offset);
+  }
+
   // Copies the CQEs out and gives their slots back.
   bool reap()
   {
@@ -250,6 +309,20 @@ private:
 
   void start_recv(connection* c)
   {
+    if (multishot_)
+    {
+      if (c->recv_armed)
+        return;  // already receiving
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_recv_multishot(sqe, c->fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = provided_group;
+      io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(c) | op_recv);
+      c->recv_armed = true;
+      ++c->in_flight;
+      ++in_flight_;
+      return;
+    }
     // Grown only here, with nothing of c in flight: no recv targets it.
     if (c->in.size() - c->in_used < min_free_for_recv)
       c->in.resize(std::max(c->in.size() * 2, initial_buffer));
@@ -269,6 +342,7 @@ private:
     io_uring_prep_send(sqe, c->fd, c->out.data() + c->out_sent,
         c->out.size() - c->out_sent, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(c) | op_send);
+    c->sending = true;
     ++c->in_flight;
     ++in_flight_;
   }
@@ -280,6 +354,11 @@ private:
     switch (c.user_data & op_mask)
     {
     case op_recv:
+      if (multishot_)
+      {
+        on_multishot_recv(conn, c);
+        break;
+      }
       --in_flight_;
       --conn->in_flight;
       conn->nonempty = (c.flags & IORING_CQE_F_SOCK_NONEMPTY) != 0;
@@ -288,6 +367,7 @@ private:
     case op_send:
       --in_flight_;
       --conn->in_flight;
+      conn->sending = false;
       on_send(conn, c.res);
       break;
     case op_accept:
@@ -356,6 +436,42 @@ private:
       return finish(c);  // EOF, or an error (ENOBUFS included)
     c->in_used += static_cast<std::size_t>(res);
     answer(c);
+  }
+
+  // RAW_HTTP_MULTISHOT: a CQE of the connection's multishot recv.
+  void on_multishot_recv(connection* c, const completion& cqe)
+  {
+    const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+    if (!more)
+    {
+      --in_flight_;
+      --c->in_flight;
+      c->recv_armed = false;
+    }
+    std::size_t n = 0;
+    if (cqe.flags & IORING_CQE_F_BUFFER)
+    {
+      const auto bid = static_cast<unsigned short>(
+          cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      n = cqe.res > 0 ? static_cast<std::size_t>(cqe.res) : 0;
+      if (c->in.size() - c->in_used < n)
+        c->in.resize(std::max(c->in.size() * 2, c->in_used + n));
+      std::memcpy(c->in.data() + c->in_used,
+          provided_.data() + std::size_t(bid) * provided_size, n);
+      give_back(bid, 0);
+      io_uring_buf_ring_advance(provided_ring_, 1);
+    }
+    if (c->closing || stopping_)
+      return finish(c);
+    if (cqe.res == -ENOBUFS || cqe.res == -EAGAIN || cqe.res == -EINTR)
+      return start_recv(c);  // armed again (its buffers are back)
+    if (cqe.res <= 0)
+      return finish(c);  // EOF, or an error
+    c->in_used += n;
+    if (!more)
+      start_recv(c);  // first: c stays alive while a recv is in flight
+    if (!c->sending)
+      answer(c);  // else on_send answers once the send is back
   }
 
   void on_send(connection* c, int res)
@@ -445,6 +561,9 @@ private:
   int signal_fd_;
   bool accept_armed_ = false;
   bool poll_first_ = std::getenv("RAW_HTTP_POLL_FIRST") != nullptr;
+  bool multishot_ = std::getenv("RAW_HTTP_MULTISHOT") != nullptr;
+  io_uring_buf_ring* provided_ring_ = nullptr;  // RAW_HTTP_MULTISHOT only
+  std::vector<char> provided_;                  // its buffers
   bool stopping_ = false;
   std::size_t in_flight_ = 0;  // SQEs (an armed multishot: one) not reaped
   std::vector<completion> pending_;
