@@ -14,8 +14,10 @@
 # with its own io_uring backend for sockets (BOOST_ASIO_HAS_IO_URING +
 # BOOST_ASIO_DISABLE_EPOLL); and the raw liburing floor,
 # benchmark/net/raw_http_server.cpp (the same server written directly on
-# liburing), run twice: its default ring (SINGLE_ISSUER | DEFER_TASKRUN)
-# and with setup flags 0 (RAW_HTTP_FLAGS=plain). The server runs on core 0,
+# liburing), run three times: its default ring (SINGLE_ISSUER |
+# DEFER_TASKRUN), the same reading with one multishot recv per connection
+# over a provided-buffer ring (RAW_HTTP_MULTISHOT, the floor of the
+# multishot asio_uring build), and with setup flags 0 (RAW_HTTP_FLAGS=plain). The server runs on core 0,
 # wrk (-t1) on core 1 (taskset), for each connection count; requests/s and
 # p99 latency from wrk --latency, the server's peak RSS (VmHWM) after the
 # run; ratios are against Boost.Asio epoll in the same round.
@@ -73,16 +75,21 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "commit $commit" >>"$results"
 
 # One wrk run against a fresh server: prints "rps p99_us rss_kib".
-# raw_liburing_plain is w3_http_raw_liburing with RAW_HTTP_FLAGS=plain.
+# raw_liburing_plain is w3_http_raw_liburing with RAW_HTTP_FLAGS=plain,
+# raw_liburing_multishot the same with RAW_HTTP_MULTISHOT set.
 run_w3() {
   local variant=$1 conns=$2
-  local out exe=$bin/w3_http_$variant flags=
-  if [ "$variant" = raw_liburing_plain ]; then
-    exe=$bin/w3_http_raw_liburing
-    flags=plain
-  fi
+  local out exe=$bin/w3_http_$variant flags= multishot=
+  case $variant in
+  raw_liburing_plain) exe=$bin/w3_http_raw_liburing; flags=plain ;;
+  raw_liburing_multishot) exe=$bin/w3_http_raw_liburing; multishot=1 ;;
+  esac
   out=$(mktemp)
-  RAW_HTTP_FLAGS=$flags $server_cpu "$exe" 0 >"$out" 2>&1 &
+  if [ -n "$multishot" ]; then
+    RAW_HTTP_MULTISHOT=1 $server_cpu "$exe" 0 >"$out" 2>&1 &
+  else
+    RAW_HTTP_FLAGS=$flags $server_cpu "$exe" 0 >"$out" 2>&1 &
+  fi
   local pid=$!
   local port=""
   for _ in $(seq 100); do
@@ -120,7 +127,7 @@ PY
 }
 
 w3_variants=(asio_uring asio_uring_multishot boost_epoll boost_uring raw_liburing
-  raw_liburing_plain)
+  raw_liburing_multishot raw_liburing_plain)
 w5_variants=(asio_uring boost_epoll)
 for round in $(seq "$rounds"); do
   echo "== round $round/$rounds"
@@ -162,6 +169,7 @@ names = {'asio_uring': 'asio_uring',
          'boost_uring': 'Boost.Asio io_uring backend',
          # A bare | would end the Markdown table cell.
          'raw_liburing': 'raw liburing (SINGLE_ISSUER\\|DEFER_TASKRUN)',
+         'raw_liburing_multishot': 'raw liburing, multishot receive',
          'raw_liburing_plain': 'raw liburing, setup flags 0'}
 def spread(values, fmt):
     return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}-{fmt.format(max(values))})"
@@ -181,7 +189,7 @@ out.append("|---|---|---|---|---|---|")
 for conns in sorted({c for c, _ in w3}):
     base = w3.get((conns, 'boost_epoll'), {})
     for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
-              'raw_liburing', 'raw_liburing_plain'):
+              'raw_liburing', 'raw_liburing_multishot', 'raw_liburing_plain'):
         d = w3.get((conns, v))
         if not d:
             continue
