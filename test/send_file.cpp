@@ -513,6 +513,27 @@ const char* name_of(stop_kind k)
   return "?";
 }
 
+// Stops a transfer on socket a whose handler is bound to signal's slot.
+void stop_transfer(stop_kind kind, boost::asio::cancellation_signal& signal,
+    tcp::socket& a)
+{
+  switch (kind)
+  {
+  case stop_kind::terminal:
+    signal.emit(boost::asio::cancellation_type::terminal);
+    break;
+  case stop_kind::partial:
+    signal.emit(boost::asio::cancellation_type::partial);
+    break;
+  case stop_kind::socket_cancel:
+    a.cancel();
+    break;
+  case stop_kind::socket_close:
+    a.close();
+    break;
+  }
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(stopping_a_running_transfer_anywhere_reports_what_arrived)
@@ -548,21 +569,7 @@ BOOST_AUTO_TEST_CASE(stopping_a_running_transfer_anywhere_reports_what_arrived)
         if (fired || total < threshold)
           return;
         fired = true;
-        switch (kind)
-        {
-        case stop_kind::terminal:
-          signal.emit(boost::asio::cancellation_type::terminal);
-          break;
-        case stop_kind::partial:
-          signal.emit(boost::asio::cancellation_type::partial);
-          break;
-        case stop_kind::socket_cancel:
-          t.a.cancel();
-          break;
-        case stop_kind::socket_close:
-          t.a.close();
-          break;
-        }
+        stop_transfer(kind, signal, t.a);
       });
       t.ctx.run_for(60s);
       BOOST_TEST(t.r.calls == 1);
@@ -622,23 +629,7 @@ BOOST_AUTO_TEST_CASE(a_stop_after_the_last_drain_sent_everything_reports_success
       hooks.size = static_cast<int>(file_size);
       boost::asio::cancellation_signal signal;
       hooks.on_hold = [&] {
-        boost::asio::post(t.ctx, [&] {
-          switch (kind)
-          {
-          case stop_kind::terminal:
-            signal.emit(boost::asio::cancellation_type::terminal);
-            break;
-          case stop_kind::partial:
-            signal.emit(boost::asio::cancellation_type::partial);
-            break;
-          case stop_kind::socket_cancel:
-            t.a.cancel();
-            break;
-          case stop_kind::socket_close:
-            t.a.close();
-            break;
-          }
-        });
+        boost::asio::post(t.ctx, [&] { stop_transfer(kind, signal, t.a); });
       };
       t.ctx.impl().ring().set_fault_hooks(&hooks);
       asio_uring::async_send_file(t.a, t.file, 0, file_size,
