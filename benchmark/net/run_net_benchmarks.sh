@@ -24,8 +24,10 @@
 # W5: benchmark/net/stream_checksum, asio_uring vs Boost.Asio epoll: a
 # forked sender on core 1 streams --w5-mib MiB over loopback to a receiver
 # on core 0 that sums every byte (checked against the expected sum).
-# Defaults: 5 rounds, 10 s per wrk run, 2048 MiB per W5 run: about 15
-# minutes. Ratios are taken within each round, then their median.
+# Defaults: 5 rounds, 10 s per wrk run, 2048 MiB per W5 run; with
+# --duration 5 --w5-mib 1024 a run takes about 14 minutes on this 2-core
+# machine, the defaults longer. Ratios are taken within each round, then
+# their median.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
