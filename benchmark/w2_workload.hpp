@@ -121,11 +121,10 @@ inline std::vector<boost::asio::mutable_buffer> slot_buffers(
 }
 
 // One W2 run of an asynchronous variant: opens one File per W2 file with
-// open_flags in ctx, keeps N = state.range(0) reads in flight (memory:
-// N * block_size bytes, aligned), runs the warm-up reads, then the timed
-// ones (one benchmark iteration). setup(files) is called once the files
-// are open and returns the N slot buffers (the variants with registered
-// descriptors and buffers register them there).
+// open_flags in ctx, calls setup(files), which returns the N slot buffers
+// (the variants with registered descriptors and buffers register them
+// there), keeps N reads in flight, one per buffer, runs the warm-up reads,
+// then the timed ones (one benchmark iteration).
 template <typename File, typename Context, typename Flags, typename EnterCount,
     typename Setup>
 void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
@@ -175,7 +174,8 @@ void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
         enter_count(ctx) - enters_before) / static_cast<double>(count);
 }
 
-// The same with plain buffers over memory.
+// The same with N = state.range(0) plain buffers over memory (N *
+// block_size bytes, aligned for O_DIRECT).
 template <typename File, typename Context, typename Flags, typename EnterCount>
 void random_read_run(benchmark::State& state, Context& ctx, Flags open_flags,
     bool direct, unsigned char* memory, EnterCount enter_count)
