@@ -64,8 +64,10 @@
 
 namespace {
 
+// Registered: every file's descriptor and every slot's buffer registered
+// with the ring (register_descriptor, register_buffers).
 template <bool Direct,
-    typename File = asio_uring::random_access_file>
+    typename File = asio_uring::random_access_file, bool Registered = false>
 void w2_asio_uring(benchmark::State& state, asio_uring::io_context& ctx)
 {
   asio_uring::file_base::flags flags = asio_uring::file_base::read_only;
@@ -73,8 +75,27 @@ void w2_asio_uring(benchmark::State& state, asio_uring::io_context& ctx)
     flags |= asio_uring::file_base::direct;
   asio_uring::aligned_buffer memory(
       static_cast<std::size_t>(state.range(0)) * w2::block_size);
-  w2::random_read_run<File>(state, ctx, flags, Direct,
-      static_cast<unsigned char*>(memory.data()), bench::context_enter_count());
+  unsigned char* const data = static_cast<unsigned char*>(memory.data());
+  if constexpr (!Registered)
+    w2::random_read_run<File>(state, ctx, flags, Direct, data,
+        bench::context_enter_count());
+  else
+  {
+    using registration = asio_uring::buffer_registration<
+        std::vector<boost::asio::mutable_buffer>>;
+    std::optional<registration> registered;
+    w2::random_read_run<File>(state, ctx, flags, Direct,
+        bench::context_enter_count(),
+        [&](std::vector<File>& files)
+        {
+          for (File& f : files)
+            f.register_descriptor();
+          registered.emplace(asio_uring::register_buffers(ctx,
+              w2::slot_buffers(state, data)));
+          return std::vector<boost::asio::mutable_registered_buffer>(
+              registered->begin(), registered->end());
+        });
+  }
 }
 
 template <bool Direct>
@@ -98,33 +119,11 @@ void BM_W2_asio_uring_typed(benchmark::State& state)
       asio_uring::io_context::executor_type>>(state, ctx);
 }
 
-// Default context; every file's descriptor and every slot's buffer
-// registered with the ring.
 template <bool Direct>
 void BM_W2_asio_uring_registered(benchmark::State& state)
 {
-  using file = asio_uring::random_access_file;
   asio_uring::io_context ctx;
-  asio_uring::file_base::flags flags = asio_uring::file_base::read_only;
-  if (Direct)
-    flags |= asio_uring::file_base::direct;
-  asio_uring::aligned_buffer memory(
-      static_cast<std::size_t>(state.range(0)) * w2::block_size);
-  using registration = asio_uring::buffer_registration<
-      std::vector<boost::asio::mutable_buffer>>;
-  std::optional<registration> registered;
-  w2::random_read_run<file>(state, ctx, flags, Direct,
-      bench::context_enter_count(),
-      [&](std::vector<file>& files)
-      {
-        for (file& f : files)
-          f.register_descriptor();
-        registered.emplace(asio_uring::register_buffers(ctx,
-            w2::slot_buffers(state,
-                static_cast<unsigned char*>(memory.data()))));
-        return std::vector<boost::asio::mutable_registered_buffer>(
-            registered->begin(), registered->end());
-      });
+  w2_asio_uring<Direct, asio_uring::random_access_file, true>(state, ctx);
 }
 
 void BM_W2_asio_uring_ring1024(benchmark::State& state)
