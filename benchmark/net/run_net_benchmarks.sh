@@ -20,7 +20,10 @@
 # multishot asio_uring build), and with setup flags 0 (RAW_HTTP_FLAGS=plain). The server runs on core 0,
 # wrk (-t1) on core 1 (taskset), for each connection count; requests/s and
 # p99 latency from wrk --latency, the server's peak RSS (VmHWM) after the
-# run; ratios are against Boost.Asio epoll in the same round.
+# run; ratios are against Boost.Asio epoll in the same round. CPU: the
+# server's user + system time per request over the measured run, and the
+# busy share of cores 0 and 1 (/proc/stat), which says whether the server
+# or wrk was the one at 100%.
 # W5: benchmark/net/stream_checksum, asio_uring vs Boost.Asio epoll: a
 # forked sender on core 1 streams --w5-mib MiB over loopback to a receiver
 # on core 0 that sums every byte (checked against the expected sum).
@@ -46,7 +49,7 @@ while [ $# -gt 0 ]; do
   --w5-mib) w5_mib=$2; shift 2 ;;
   --build-dir) build_dir=$2; shift 2 ;;
   --no-doc) write_doc=0; shift ;;
-  -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
   *) echo "run_net_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -107,14 +110,23 @@ run_w3() {
   fi
   local url=http://127.0.0.1:$port/
   $client_cpu wrk -t1 -c"$conns" -d1s "$url" >/dev/null  # warm-up
-  local report
+  # CPU over the measured run: the server process's utime + stime, and the
+  # busy time of cores 0 (server) and 1 (wrk) from /proc/stat, which also
+  # counts the softirq work of loopback TCP wherever it runs.
+  local stat_before cpu_before report
+  stat_before=$(grep -E '^cpu[01] ' /proc/stat)
+  cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   report=$($client_cpu wrk -t1 -c"$conns" -d"${duration}s" --latency "$url")
+  local cpu_after stat_after
+  cpu_after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  stat_after=$(grep -E '^cpu[01] ' /proc/stat)
   local rss
   rss=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
   rm -f "$out"
-  REPORT=$report python3 - "$rss" <<'PY'
+  REPORT=$report STAT_BEFORE=$stat_before STAT_AFTER=$stat_after \
+    python3 - "$rss" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" <<'PY'
 import os, re, sys
 report = os.environ['REPORT']
 rps = re.search(r'Requests/sec:\s+([0-9.]+)', report).group(1)
@@ -124,7 +136,23 @@ errors = re.search(r'Non-2xx or 3xx responses: (\d+)', report)
 sock = re.search(r'Socket errors: (.*)', report)
 if errors or sock:
     print('wrk reported errors:', errors and errors.group(0), sock and sock.group(0), file=sys.stderr)
-print(rps, float(m.group(1)) * scale, sys.argv[1])
+requests = int(re.search(r'^\s*(\d+) requests in', report, re.M).group(1))
+ticks, hz = int(sys.argv[2]), int(sys.argv[3])
+def busy(text):
+    # /proc/stat: user nice system idle iowait irq softirq steal ...
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        v = [int(x) for x in f[1:9]]
+        out[f[0]] = (sum(v) - v[3] - v[4] - v[7], sum(v) - v[7])
+    return out
+b, a = busy(os.environ['STAT_BEFORE']), busy(os.environ['STAT_AFTER'])
+def pct(core):
+    used, total = (a[core][0] - b[core][0]), (a[core][1] - b[core][1])
+    return 100.0 * used / total if total else float('nan')
+us_per_request = 1e6 * ticks / hz / requests if requests else float('nan')
+print(rps, float(m.group(1)) * scale, sys.argv[1], f"{us_per_request:.2f}",
+      f"{pct('cpu0'):.0f}", f"{pct('cpu1'):.0f}")
 PY
 }
 
@@ -159,8 +187,9 @@ for line in open(path):
     if f[0] == 'commit':
         commit = f[1]
     elif f[0] == 'w3':
-        _, rnd, conns, variant, rps, p99, rss = f
-        w3[(int(conns), variant)][int(rnd)] = (float(rps), float(p99), int(rss))
+        _, rnd, conns, variant, rps, p99, rss, us, busy0, busy1 = f
+        w3[(int(conns), variant)][int(rnd)] = (float(rps), float(p99), int(rss),
+                                               float(us), float(busy0), float(busy1))
     elif f[0] == 'w5':
         kv = dict(x.split('=', 1) for x in f[2:])
         w5[kv['variant']][int(f[1])] = (float(kv['MiBps']), int(kv['ctx_switches']))
@@ -200,6 +229,28 @@ for conns in sorted({c for c, _ in w3}):
         rss = [x[2] for x in d.values()]
         out.append(f"| {conns} | {names[v]} | {spread(rps, '{:.0f}')} | {ratio(d, base):.2f} | "
                    f"{spread(p99, '{:.0f}')} | {statistics.median(rss):.0f} |")
+out.append("")
+out.append("**W3, CPU** (over the measured run: the server process's user + system "
+           "time per request, and how busy core 0 (server) and core 1 (wrk) were, "
+           "from `/proc/stat`, softirq included; CPU ratio = the server's CPU per "
+           "request over Boost.Asio epoll's in the same round, median over rounds: "
+           "below 1 is less CPU per request)")
+out.append("")
+out.append("| connections | server | server CPU per request, us median (min-max) | CPU ratio vs epoll | core 0 busy %, median | core 1 busy %, median |")
+out.append("|---|---|---|---|---|---|")
+def cpu_ratio(a, b):
+    rounds = sorted(r for r in set(a) & set(b) if b[r][3] > 0)
+    return statistics.median(a[r][3] / b[r][3] for r in rounds) if rounds else float('nan')
+for conns in sorted({c for c, _ in w3}):
+    base = w3.get((conns, 'boost_epoll'), {})
+    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
+              'raw_liburing', 'raw_liburing_multishot', 'raw_liburing_plain'):
+        d = w3.get((conns, v))
+        if not d:
+            continue
+        out.append(f"| {conns} | {names[v]} | {spread([x[3] for x in d.values()], '{:.2f}')} | "
+                   f"{cpu_ratio(d, base):.2f} | {statistics.median(x[4] for x in d.values()):.0f} | "
+                   f"{statistics.median(x[5] for x in d.values()):.0f} |")
 out.append("")
 out.append("**W5, TCP stream checksum over loopback** (64 KiB reads, every byte summed and checked)")
 out.append("")
