@@ -855,8 +855,10 @@ void scheduler::handle_completion(const core::completion& c,
     return;
   if (op->timed_out_ && op->result_ == -ECANCELED)
     op->result_ = -ETIMEDOUT;
+  // Late-bound ops finish in a call of their own, a tail call: with a
+  // call on the common path every completion paid for saving a register.
   if (op->late_bound()) [[unlikely]]
-    untrack_late_bound(op);
+    return retire_late_bound(op, ops);
   --inflight_;
   ops.push(op);
 }
@@ -917,10 +919,10 @@ void scheduler::finish_prepare(uring_op* op, io_uring_sqe* sqe)
       && static_cast<std::size_t>(op->fd_) < fixed_slot_of_fd_.size()
       && fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)] >= 0)
     core::use_fixed_file(sqe, fixed_slot_of_fd_[static_cast<std::size_t>(op->fd_)]);
-  if (op->late_bound()) [[unlikely]]
-    track_late_bound(op);
   ++inflight_;
   ring_busy_.store(true, std::memory_order_relaxed);
+  if (op->late_bound()) [[unlikely]]
+    track_late_bound(op);  // last, a tail call (see handle_completion)
 }
 
 void scheduler::track_late_bound(uring_op* op)
@@ -929,15 +931,19 @@ void scheduler::track_late_bound(uring_op* op)
   late_bound_.push_back(op);
 }
 
-void scheduler::untrack_late_bound(uring_op* op)
+void scheduler::retire_late_bound(uring_op* op, op_queue<operation>& ops)
 {
-  std::lock_guard<futex_mutex> lock(mutex_);
-  auto it = std::find(late_bound_.begin(), late_bound_.end(), op);
-  if (it != late_bound_.end())
   {
-    *it = late_bound_.back();
-    late_bound_.pop_back();
+    std::lock_guard<futex_mutex> lock(mutex_);
+    auto it = std::find(late_bound_.begin(), late_bound_.end(), op);
+    if (it != late_bound_.end())
+    {
+      *it = late_bound_.back();
+      late_bound_.pop_back();
+    }
   }
+  --inflight_;
+  ops.push(op);
 }
 
 void scheduler::late_bound_on(int fd,

@@ -194,9 +194,10 @@ private:
   bool try_prepare_linked(uring_op* op);
   // Fills sqe for op and counts it in flight (try_prepare's common part).
   void finish_prepare(uring_op* op, io_uring_sqe* sqe);
-  // late_bound_ (the list) bookkeeping: from prepare to the final CQE.
+  // late_bound_ (the list) bookkeeping: from prepare to the final CQE,
+  // where retire_late_bound also does handle_completion's last steps.
   void track_late_bound(uring_op* op);
-  void untrack_late_bound(uring_op* op);
+  void retire_late_bound(uring_op* op, op_queue<operation>& ops);
   // With mutex_ held: the in-flight late-bound ops that use fd.
   void late_bound_on(int fd, std::vector<std::uint64_t>& user_data) const;
   // With the ring held: an SQE, flushing and reaping as needed to get one.
