@@ -64,7 +64,20 @@ public:
   // The calling thread's cache, or null once it has been destroyed: at
   // thread exit, thread_locals constructed before it (a context, say) are
   // destroyed after it and may still free operations.
+  // Inline, it is one thread-local load: a trivial pointer needs no guard.
   static recycling_cache* this_thread() noexcept
+  {
+    if (recycling_cache* c = current_) [[likely]]
+      return c;
+    return first_use();
+  }
+
+private:
+  static inline constinit thread_local recycling_cache* current_ = nullptr;
+
+  // The thread's first call creates its cache; any call after the cache's
+  // destruction gets null.
+  [[gnu::noinline, gnu::cold]] static recycling_cache* first_use() noexcept
   {
     thread_local bool destroyed = false;  // trivial: valid until the end
     if (destroyed)
@@ -72,13 +85,17 @@ public:
     struct holder
     {
       recycling_cache cache;
-      ~holder() { destroyed = true; }
+      ~holder()
+      {
+        destroyed = true;
+        current_ = nullptr;
+      }
     };
     thread_local holder h;
-    return &h.cache;
+    current_ = &h.cache;
+    return current_;
   }
 
-private:
   struct block
   {
     block* next;
