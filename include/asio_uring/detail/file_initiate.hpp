@@ -52,9 +52,9 @@ int immediate_result(int fd, int error, const Buffers& buffers)
 }
 
 // Operations that complete without the kernel never run the handler inline
-// either: the completion is posted.
+// either: the completion is posted. Always inlined, as start_uring_op.
 template <typename Handler, typename Executor, typename MutableBufferSequence>
-void initiate_read(io_object<Executor>& impl, Handler&& handler,
+[[gnu::always_inline]] inline void initiate_read(io_object<Executor>& impl, Handler&& handler,
     std::uint64_t offset, const MutableBufferSequence& buffers,
     stream_position position, int error = 0)
 {
@@ -71,7 +71,7 @@ void initiate_read(io_object<Executor>& impl, Handler&& handler,
 }
 
 template <typename Handler, typename Executor, typename ConstBufferSequence>
-void initiate_write(io_object<Executor>& impl, Handler&& handler,
+[[gnu::always_inline]] inline void initiate_write(io_object<Executor>& impl, Handler&& handler,
     std::uint64_t offset, const ConstBufferSequence& buffers,
     stream_position position, int error = 0)
 {
