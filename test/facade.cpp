@@ -79,6 +79,107 @@ static_assert(std::is_same_v<asio_uring::experimental::use_promise_t<>,
     asio::experimental::use_promise_t<>>);
 static_assert(std::is_same_v<asio_uring::execution::blocking_t,
     asio::execution::blocking_t>);
+// Names a first audit of the facade had missed (each compiled as
+// boost::asio::name and not as asio_uring::name).
+static_assert(std::is_same_v<asio_uring::deadline_timer, asio::deadline_timer>);
+static_assert(std::is_same_v<asio_uring::time_traits<boost::posix_time::ptime>,
+    asio::time_traits<boost::posix_time::ptime>>);
+static_assert(std::is_same_v<asio_uring::static_thread_pool,
+    asio::static_thread_pool>);
+static_assert(std::is_same_v<asio_uring::ip::v6_only, asio::ip::v6_only>);
+static_assert(std::is_same_v<asio_uring::append_t<asio_uring::detached_t, int>,
+    asio::append_t<asio::detached_t, int>>);
+static_assert(std::is_same_v<asio_uring::prepend_t<asio_uring::detached_t, int>,
+    asio::prepend_t<asio::detached_t, int>>);
+static_assert(std::is_same_v<asio_uring::consign_t<asio_uring::detached_t, int>,
+    asio::consign_t<asio::detached_t, int>>);
+static_assert(std::is_same_v<asio_uring::deferred_noop, asio::deferred_noop>);
+static_assert(asio_uring::is_deferred<asio_uring::deferred_noop>::value);
+static_assert(std::is_same_v<asio_uring::deferred_values<int>,
+    asio::deferred_values<int>>);
+static_assert(std::is_same_v<asio_uring::deferred_init_tag,
+    asio::deferred_init_tag>);
+static_assert(asio_uring::is_match_condition<bool (*)(int)>::value
+    == asio::is_match_condition<bool (*)(int)>::value);
+static_assert(asio_uring::is_endpoint_sequence<
+    std::vector<asio::ip::tcp::endpoint>>::value);
+static_assert(asio_uring::is_contiguous_iterator<char*>::value);
+static_assert(std::is_same_v<asio_uring::basic_system_executor<
+        asio::execution::blocking_t::possibly_t,
+        asio::execution::relationship_t::fork_t, std::allocator<void>>,
+    asio::system_executor>);
+static_assert(std::is_same_v<asio_uring::prefer_t, asio::prefer_t>);
+static_assert(std::is_same_v<asio_uring::query_t, asio::query_t>);
+static_assert(std::is_same_v<asio_uring::require_t, asio::require_t>);
+static_assert(std::is_same_v<asio_uring::require_concept_t,
+    asio::require_concept_t>);
+static_assert(asio_uring::can_query<asio_uring::any_io_executor,
+    asio::execution::context_t>::value);
+static_assert(asio_uring::can_prefer<asio_uring::any_io_executor,
+    asio::execution::relationship_t::continuation_t>::value);
+static_assert(asio_uring::can_require<asio_uring::any_io_executor,
+    asio::execution::blocking_t::never_t>::value);
+static_assert(!asio_uring::can_require_concept<asio_uring::any_io_executor,
+    asio::execution::mapping_t::thread_t>::value);
+static_assert(asio_uring::is_nothrow_query<asio_uring::any_io_executor,
+    asio::execution::context_t>::value
+    == asio::is_nothrow_query<asio::any_io_executor,
+        asio::execution::context_t>::value);
+static_assert(asio_uring::is_nothrow_prefer<asio_uring::any_io_executor,
+    asio::execution::relationship_t::continuation_t>::value
+    == asio::is_nothrow_prefer<asio::any_io_executor,
+        asio::execution::relationship_t::continuation_t>::value);
+static_assert(asio_uring::is_nothrow_require<asio_uring::any_io_executor,
+    asio::execution::blocking_t::never_t>::value
+    == asio::is_nothrow_require<asio::any_io_executor,
+        asio::execution::blocking_t::never_t>::value);
+static_assert(!asio_uring::is_nothrow_require_concept<asio_uring::any_io_executor,
+    asio::execution::mapping_t::thread_t>::value);
+static_assert(std::is_same_v<
+    asio_uring::query_result<asio_uring::any_io_executor,
+        asio::execution::context_t>::type,
+    asio::query_result<asio::any_io_executor, asio::execution::context_t>::type>);
+static_assert(std::is_same_v<
+    asio_uring::prefer_result<asio_uring::any_io_executor,
+        asio::execution::relationship_t::continuation_t>::type,
+    asio::any_io_executor>);
+static_assert(std::is_same_v<
+    asio_uring::require_result<asio_uring::any_io_executor,
+        asio::execution::blocking_t::never_t>::type,
+    asio::any_io_executor>);
+static_assert(std::is_same_v<asio_uring::require_concept_result<int, int>,
+    asio::require_concept_result<int, int>>);
+static_assert(asio_uring::is_applicable_property<asio_uring::any_io_executor,
+    asio::execution::blocking_t::never_t>::value);
+static_assert(std::is_same_v<
+    asio_uring::completion_signature_of_t<decltype(asio::deferred.values(1))>,
+    void(int)>);
+static_assert(std::is_same_v<
+    asio_uring::completion_signature_of<decltype(asio::deferred.values(1))>::type,
+    void(int)>);
+static_assert(asio_uring::is_async_operation<
+    decltype(asio::deferred.values(1))>::value);
+static_assert(std::is_same_v<asio_uring::deferred_function<void (*)()>,
+    asio::deferred_function<void (*)()>>);
+static_assert(std::is_same_v<
+    asio_uring::deferred_sequence<asio::deferred_noop, asio::deferred_noop>,
+    asio::deferred_sequence<asio::deferred_noop, asio::deferred_noop>>);
+static_assert(std::is_same_v<asio_uring::deferred_conditional<>,
+    asio::deferred_conditional<>>);
+static_assert(std::is_same_v<
+    asio_uring::deferred_async_operation<void(int), asio::detached_t>,
+    asio::deferred_async_operation<void(int), asio::detached_t>>);
+static_assert(std::is_same_v<
+    asio_uring::any_completion_handler_allocator<void, void(int)>,
+    asio::any_completion_handler_allocator<void, void(int)>>);
+static_assert(std::is_same_v<asio_uring::asio_handler_allocate_is_deprecated,
+    asio::asio_handler_allocate_is_deprecated>);
+static_assert(std::is_same_v<asio_uring::asio_handler_deallocate_is_deprecated,
+    asio::asio_handler_deallocate_is_deprecated>);
+static_assert(std::is_same_v<asio_uring::asio_handler_invoke_is_deprecated,
+    asio::asio_handler_invoke_is_deprecated>);
+// io_service is the old name of the context: ours here.
+static_assert(std::is_same_v<asio_uring::io_service, asio_uring::io_context>);
 
 // Functions and objects: a using-declaration fails to compile when the
 // name is missing.
@@ -88,6 +189,7 @@ using asio_uring::async_read_at;
 using asio_uring::async_read_until;
 using asio_uring::async_write;
 using asio_uring::async_write_at;
+using asio_uring::asio_handler_is_continuation;
 using asio_uring::bind_executor;
 using asio_uring::buffer;
 using asio_uring::co_spawn;

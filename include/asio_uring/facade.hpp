@@ -38,6 +38,7 @@ using boost::asio::dynamic_buffer;
 using boost::asio::dynamic_string_buffer;
 using boost::asio::dynamic_vector_buffer;
 using boost::asio::is_const_buffer_sequence;
+using boost::asio::is_contiguous_iterator;
 using boost::asio::is_dynamic_buffer;
 using boost::asio::is_dynamic_buffer_v1;
 using boost::asio::is_dynamic_buffer_v2;
@@ -58,6 +59,8 @@ using boost::asio::async_read_until;
 using boost::asio::async_write;
 using boost::asio::async_write_at;
 using boost::asio::connect;
+using boost::asio::is_endpoint_sequence;
+using boost::asio::is_match_condition;
 using boost::asio::read;
 using boost::asio::read_at;
 using boost::asio::read_until;
@@ -70,22 +73,37 @@ using boost::asio::write_at;
 // Completion tokens, adapters and the async model.
 using boost::asio::any_completion_executor;
 using boost::asio::any_completion_handler;
+using boost::asio::any_completion_handler_allocator;
 using boost::asio::append;
+using boost::asio::append_t;
 using boost::asio::as_tuple;
 using boost::asio::as_tuple_t;
 using boost::asio::async_completion;
 using boost::asio::async_initiate;
 using boost::asio::async_result;
+using boost::asio::completion_signature_of;
+using boost::asio::completion_signature_of_t;
 using boost::asio::awaitable;
 using boost::asio::co_spawn;
 using boost::asio::consign;
+using boost::asio::consign_t;
 using boost::asio::default_completion_token;
 using boost::asio::default_completion_token_t;
 using boost::asio::deferred;
+using boost::asio::deferred_async_operation;
+using boost::asio::deferred_conditional;
+using boost::asio::deferred_function;
+using boost::asio::deferred_init_tag;
+using boost::asio::deferred_noop;
+using boost::asio::deferred_sequence;
 using boost::asio::deferred_t;
+using boost::asio::deferred_values;
 using boost::asio::detached;
 using boost::asio::detached_t;
+using boost::asio::is_async_operation;
+using boost::asio::is_deferred;
 using boost::asio::prepend;
+using boost::asio::prepend_t;
 using boost::asio::redirect_error;
 using boost::asio::redirect_error_t;
 using boost::asio::use_awaitable;
@@ -93,6 +111,13 @@ using boost::asio::use_awaitable_t;
 using boost::asio::use_future;
 using boost::asio::use_future_t;
 using boost::asio::coroutine;
+
+// Handler hooks (the deprecated ones' result types included, so that old
+// handlers that name them through the namespace still compile).
+using boost::asio::asio_handler_allocate_is_deprecated;
+using boost::asio::asio_handler_deallocate_is_deprecated;
+using boost::asio::asio_handler_invoke_is_deprecated;
+using boost::asio::asio_handler_is_continuation;
 
 // Associators and binders.
 using boost::asio::allocator_binder;
@@ -128,6 +153,11 @@ using boost::asio::enable_total_cancellation;
 using boost::asio::add_service;
 using boost::asio::any_io_executor;
 using boost::asio::bad_executor;
+using boost::asio::basic_system_executor;
+using boost::asio::can_prefer;
+using boost::asio::can_query;
+using boost::asio::can_require;
+using boost::asio::can_require_concept;
 using boost::asio::defer;
 using boost::asio::dispatch;
 using boost::asio::execution_context;
@@ -137,17 +167,31 @@ using boost::asio::executor_arg_t;
 using boost::asio::executor_work_guard;
 using boost::asio::has_service;
 using boost::asio::invalid_service_owner;
+using boost::asio::is_applicable_property;
 using boost::asio::is_executor;
+using boost::asio::is_nothrow_prefer;
+using boost::asio::is_nothrow_query;
+using boost::asio::is_nothrow_require;
+using boost::asio::is_nothrow_require_concept;
 using boost::asio::make_strand;
 using boost::asio::make_work_guard;
 using boost::asio::multiple_exceptions;
 using boost::asio::post;
 using boost::asio::prefer;
+using boost::asio::prefer_result;
+using boost::asio::prefer_t;
 using boost::asio::query;
+using boost::asio::query_result;
+using boost::asio::query_t;
 using boost::asio::recycling_allocator;
 using boost::asio::require;
+using boost::asio::require_result;
+using boost::asio::require_t;
 using boost::asio::require_concept;
+using boost::asio::require_concept_result;
+using boost::asio::require_concept_t;
 using boost::asio::service_already_exists;
+using boost::asio::static_thread_pool;
 using boost::asio::strand;
 using boost::asio::system_context;
 using boost::asio::system_executor;
@@ -180,8 +224,14 @@ using boost::asio::signal_set;
 using boost::asio::socket_base;
 using boost::asio::writable_pipe;
 
-// Time.
+// Time. deadline_timer is Boost.Asio's own (Boost.Date_Time based, not
+// ring-backed); it runs on an asio_uring executor like any Boost.Asio
+// I/O object.
 using boost::asio::wait_traits;
+#if defined(BOOST_ASIO_HAS_BOOST_DATE_TIME)
+using boost::asio::deadline_timer;
+using boost::asio::time_traits;
+#endif
 
 // Nested namespaces, shared with Boost.Asio.
 namespace error = boost::asio::error;
@@ -235,6 +285,7 @@ using boost::asio::ip::scope_id_type;
 using boost::asio::ip::udp;
 using boost::asio::ip::v4_mapped;
 using boost::asio::ip::v4_mapped_t;
+using boost::asio::ip::v6_only;
 namespace multicast = boost::asio::ip::multicast;
 namespace unicast = boost::asio::ip::unicast;
 

@@ -459,6 +459,13 @@ private:
   std::uintptr_t target_;
 };
 
+#if !defined(BOOST_ASIO_NO_DEPRECATED)
+// Boost.Asio's old name for io_context, kept there unless
+// BOOST_ASIO_NO_DEPRECATED; here it names the ring-backed context. Its
+// nested io_service::work and ::strand are not provided (doc/migration.md).
+using io_service = io_context;
+#endif
+
 } // namespace asio_uring
 
 #include <asio_uring/impl/io_context.hpp>
