@@ -233,9 +233,16 @@ public:
     return fd;
   }
 
-  /// Releases ownership of the native file.
+  /// Releases ownership of the native file. A closed file gives -1 and no
+  /// error, as Boost.Asio's file service does (its sockets report
+  /// bad_descriptor there, and so do ours).
   native_handle_type release(boost::system::error_code& ec)
   {
+    if (!impl_.is_open())
+    {
+      ec.clear();
+      return -1;
+    }
     return impl_.release(ec);
   }
 
