@@ -205,6 +205,42 @@ BOOST_AUTO_TEST_CASE(async_wait_and_bytes_readable)
   p.write_end.wait(stream_descriptor::wait_write);
 }
 
+BOOST_AUTO_TEST_CASE(null_buffers_wait_for_readiness_as_boost_asio)
+{
+  asio_uring::io_context ctx;
+  pipe_pair p(ctx);
+  result rd;
+  p.read_end.async_read_some(boost::asio::null_buffers(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        rd = {true, ec, n};
+      });
+  BOOST_TEST(ctx.poll() == 0u);
+  BOOST_TEST(!rd.called);
+  p.write_end.write_some(boost::asio::buffer("abc", 3));
+  ctx.run_for(5s);
+  BOOST_TEST(rd.called);
+  BOOST_TEST(!rd.ec);
+  BOOST_TEST(rd.n == 0u);
+  stream_descriptor::bytes_readable cmd;
+  p.read_end.io_control(cmd);
+  BOOST_TEST(cmd.get() == 3u);  // nothing was read
+
+  result wr;
+  ctx.restart();
+  p.write_end.async_write_some(boost::asio::null_buffers(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        wr = {true, ec, n};
+      });
+  ctx.run_for(5s);
+  BOOST_TEST(wr.called);
+  BOOST_TEST(!wr.ec);
+  BOOST_TEST(wr.n == 0u);
+  BOOST_TEST(p.read_end.read_some(boost::asio::null_buffers()) == 0u);
+  BOOST_TEST(p.write_end.write_some(boost::asio::null_buffers()) == 0u);
+  p.read_end.io_control(cmd);
+  BOOST_TEST(cmd.get() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(non_blocking_modes_follow_asio)
 {
   asio_uring::io_context ctx;

@@ -359,6 +359,104 @@ BOOST_AUTO_TEST_CASE(async_wait_read_completes_when_data_arrives)
   BOOST_TEST(!server.at_mark());
 }
 
+BOOST_AUTO_TEST_CASE(null_buffers_wait_for_readiness_as_boost_asio)
+{
+  // Boost.Asio's reactor-style operations: a read or write of null_buffers
+  // waits until the socket is ready and completes with 0 bytes, consuming
+  // nothing. (Without the wait it completed at once, before any data.)
+  asio_uring::io_context ctx;
+  auto [server, client] = connected_pair(ctx);
+  result rd;
+  server.async_read_some(boost::asio::null_buffers(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        rd = {true, ec, n};
+      });
+  BOOST_TEST(ctx.poll() == 0u);
+  BOOST_TEST(!rd.called);
+  client.send(boost::asio::buffer("abc", 3));
+  ctx.run_for(5s);
+  BOOST_TEST(rd.called);
+  BOOST_TEST(!rd.ec);
+  BOOST_TEST(rd.n == 0u);
+  BOOST_TEST(server.available() == 3u);  // nothing was read
+
+  result wr;
+  ctx.restart();
+  server.async_write_some(boost::asio::null_buffers(),
+      [&](boost::system::error_code ec, std::size_t n) {
+        wr = {true, ec, n};
+      });
+  BOOST_TEST(!wr.called);  // never inside the initiating function
+  ctx.run_for(5s);
+  BOOST_TEST(wr.called);
+  BOOST_TEST(!wr.ec);
+  BOOST_TEST(wr.n == 0u);
+
+  // Synchronous forms: readable now, so no blocking; still nothing read.
+  BOOST_TEST(server.read_some(boost::asio::null_buffers()) == 0u);
+  BOOST_TEST(server.available() == 3u);
+  BOOST_TEST(server.write_some(boost::asio::null_buffers()) == 0u);
+
+  // A non-blocking socket with nothing to read reports would_block.
+  client.non_blocking(true);
+  boost::system::error_code ec;
+  BOOST_TEST(client.read_some(boost::asio::null_buffers(), ec) == 0u);
+  BOOST_TEST(ec == boost::asio::error::would_block);
+
+  // Closed: bad_descriptor, posted.
+  result closed;
+  ctx.restart();
+  tcp::socket none(ctx);
+  none.async_read_some(boost::asio::null_buffers(),
+      [&](boost::system::error_code e, std::size_t n) {
+        closed = {true, e, n};
+      });
+  BOOST_TEST(!closed.called);
+  ctx.run_for(5s);
+  BOOST_TEST(closed.called);
+  BOOST_TEST(closed.ec == boost::asio::error::bad_descriptor);
+}
+
+BOOST_AUTO_TEST_CASE(null_buffers_receive_out_of_band_waits_for_urgent_data)
+{
+  // message_out_of_band with null_buffers waits for urgent data (POLLPRI),
+  // not for ordinary data, as Boost.Asio's reactor.
+  asio_uring::io_context ctx;
+  auto [server, client] = connected_pair(ctx);
+  client.send(boost::asio::buffer("ordinary", 8));
+  for (int i = 0; i < 5000 && server.available() < 8u; ++i)
+    std::this_thread::sleep_for(1ms);
+  BOOST_REQUIRE(server.available() == 8u);
+  result ordinary;
+  server.async_receive(boost::asio::null_buffers(),
+      boost::asio::socket_base::message_out_of_band,
+      [&](boost::system::error_code ec, std::size_t n) {
+        ordinary = {true, ec, n};
+      });
+  BOOST_TEST(ctx.poll() == 0u);  // readable, but no urgent data
+  BOOST_TEST(!ordinary.called);
+  server.cancel();
+  ctx.run_for(5s);
+  BOOST_TEST(ordinary.called);
+  BOOST_TEST(ordinary.ec == boost::asio::error::operation_aborted);
+
+  // Urgent data there: the wait completes.
+  auto [server2, client2] = connected_pair(ctx);
+  client2.send(boost::asio::buffer("!", 1),
+      boost::asio::socket_base::message_out_of_band);
+  result urgent;
+  server2.async_receive(boost::asio::null_buffers(),
+      boost::asio::socket_base::message_out_of_band,
+      [&](boost::system::error_code ec, std::size_t n) {
+        urgent = {true, ec, n};
+      });
+  ctx.restart();
+  ctx.run_for(5s);
+  BOOST_TEST(urgent.called);
+  BOOST_TEST(!urgent.ec);
+  BOOST_TEST(urgent.n == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(move_leaves_source_closed_and_crosses_executor_types)
 {
   asio_uring::io_context ctx;

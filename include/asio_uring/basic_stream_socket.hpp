@@ -150,6 +150,14 @@ public:
       ec = boost::asio::error::bad_descriptor;
       return 0;
     }
+    if constexpr (detail::is_null_buffers<ConstBufferSequence>)
+    {
+      // Waits until the socket is writable (Boost.Asio's null_buffers).
+      (void)flags;
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLOUT, ec);
+      return 0;
+    }
     detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(buffers);
     return detail::socket_ops::send(this->impl_.fd(), this->impl_.state(),
         bufs.data(), bufs.count(), bufs.total_size(), flags, ec);
@@ -210,6 +218,14 @@ public:
     if (!this->is_open())
     {
       ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if constexpr (detail::is_null_buffers<MutableBufferSequence>)
+    {
+      // Waits until the socket is readable (Boost.Asio's null_buffers).
+      (void)flags;
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLIN, ec);
       return 0;
     }
     detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
@@ -488,11 +504,22 @@ private:
       int immediate = detail::no_immediate_result;
       if (!impl.is_open())
         immediate = -EBADF;
-      else if (boost::asio::buffer_size(buffers) == 0)
-        immediate = 0;
-      detail::start_or_post<detail::send_op_base<ConstBufferSequence>>(impl,
-          immediate, static_cast<WriteHandler&&>(handler), impl.fd(), buffers,
-          static_cast<int>(flags), true);
+      if constexpr (detail::is_null_buffers<ConstBufferSequence>)
+      {
+        // A wait until writable, completing with 0 bytes.
+        (void)flags;
+        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
+            static_cast<WriteHandler&&>(handler), impl.fd(), unsigned(POLLOUT));
+      }
+      else
+      {
+        if (immediate == detail::no_immediate_result
+            && boost::asio::buffer_size(buffers) == 0)
+          immediate = 0;
+        detail::start_or_post<detail::send_op_base<ConstBufferSequence>>(impl,
+            immediate, static_cast<WriteHandler&&>(handler), impl.fd(), buffers,
+            static_cast<int>(flags), true);
+      }
     }
 
   private:
@@ -519,11 +546,25 @@ private:
       int immediate = detail::no_immediate_result;
       if (!impl.is_open())
         immediate = -EBADF;
-      else if (boost::asio::buffer_size(buffers) == 0)
-        immediate = 0;
-      detail::start_or_post<detail::recv_op_base<MutableBufferSequence>>(impl,
-          immediate, static_cast<ReadHandler&&>(handler), impl.fd(), buffers,
-          static_cast<int>(flags), true);
+      if constexpr (detail::is_null_buffers<MutableBufferSequence>)
+      {
+        // A wait until readable (out-of-band data with message_out_of_band,
+        // as Boost.Asio's reactor), completing with 0 bytes.
+        const unsigned events =
+            (flags & boost::asio::socket_base::message_out_of_band) ? POLLPRI
+                                                                    : POLLIN;
+        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
+            static_cast<ReadHandler&&>(handler), impl.fd(), events);
+      }
+      else
+      {
+        if (immediate == detail::no_immediate_result
+            && boost::asio::buffer_size(buffers) == 0)
+          immediate = 0;
+        detail::start_or_post<detail::recv_op_base<MutableBufferSequence>>(impl,
+            immediate, static_cast<ReadHandler&&>(handler), impl.fd(), buffers,
+            static_cast<int>(flags), true);
+      }
     }
 
   private:

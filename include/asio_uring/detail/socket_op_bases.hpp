@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <tuple>
+#include <type_traits>
 #include <unistd.h>
 #include <utility>
 
@@ -239,6 +240,23 @@ public:
 
 private:
   unsigned poll_mask_;
+};
+
+// A read or write of null_buffers (Boost.Asio's reactor-style readiness
+// wait): the poll of async_wait, completing as a transfer of 0 bytes.
+template <typename Buffers>
+inline constexpr bool is_null_buffers =
+    std::is_same_v<Buffers, boost::asio::null_buffers>;
+
+class null_buffers_op_base : public poll_op_base
+{
+public:
+  using poll_op_base::poll_op_base;
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    return {std::get<0>(poll_op_base::completion_args()), 0};
+  }
 };
 
 // IORING_OP_CONNECT. Lifetime: the peer address lives in this op. On a

@@ -99,6 +99,13 @@ public:
       ec = boost::asio::error::bad_descriptor;
       return 0;
     }
+    if constexpr (detail::is_null_buffers<ConstBufferSequence>)
+    {
+      // Waits until writable (Boost.Asio's null_buffers).
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLOUT, ec);
+      return 0;
+    }
     detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(buffers);
     return detail::socket_ops::write(this->impl_.fd(), this->impl_.state(),
         bufs.data(), bufs.count(), bufs.total_size(), ec);
@@ -141,6 +148,13 @@ public:
     if (!this->is_open())
     {
       ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if constexpr (detail::is_null_buffers<MutableBufferSequence>)
+    {
+      // Waits until readable (Boost.Asio's null_buffers).
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLIN, ec);
       return 0;
     }
     detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
@@ -192,12 +206,22 @@ private:
       int immediate = detail::no_immediate_result;
       if (!impl.is_open())
         immediate = -EBADF;
-      else if (boost::asio::buffer_size(buffers) == 0)
-        immediate = 0;
-      detail::start_or_post<
-          detail::descriptor_write_op_base<ConstBufferSequence>>(impl,
-          immediate, static_cast<WriteHandler&&>(handler), impl.fd(),
-          buffers);
+      if constexpr (detail::is_null_buffers<ConstBufferSequence>)
+      {
+        // A wait until writable, completing with 0 bytes.
+        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
+            static_cast<WriteHandler&&>(handler), impl.fd(), unsigned(POLLOUT));
+      }
+      else
+      {
+        if (immediate == detail::no_immediate_result
+            && boost::asio::buffer_size(buffers) == 0)
+          immediate = 0;
+        detail::start_or_post<
+            detail::descriptor_write_op_base<ConstBufferSequence>>(impl,
+            immediate, static_cast<WriteHandler&&>(handler), impl.fd(),
+            buffers);
+      }
     }
 
   private:
@@ -227,12 +251,22 @@ private:
       int immediate = detail::no_immediate_result;
       if (!impl.is_open())
         immediate = -EBADF;
-      else if (boost::asio::buffer_size(buffers) == 0)
-        immediate = 0;
-      detail::start_or_post<
-          detail::descriptor_read_op_base<MutableBufferSequence>>(impl,
-          immediate, static_cast<ReadHandler&&>(handler), impl.fd(),
-          buffers);
+      if constexpr (detail::is_null_buffers<MutableBufferSequence>)
+      {
+        // A wait until readable, completing with 0 bytes.
+        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
+            static_cast<ReadHandler&&>(handler), impl.fd(), unsigned(POLLIN));
+      }
+      else
+      {
+        if (immediate == detail::no_immediate_result
+            && boost::asio::buffer_size(buffers) == 0)
+          immediate = 0;
+        detail::start_or_post<
+            detail::descriptor_read_op_base<MutableBufferSequence>>(impl,
+            immediate, static_cast<ReadHandler&&>(handler), impl.fd(),
+            buffers);
+      }
     }
 
   private:
