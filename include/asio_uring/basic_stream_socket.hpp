@@ -500,26 +500,10 @@ private:
     void operator()(WriteHandler&& handler, const ConstBufferSequence& buffers,
         message_flags flags) const
     {
-      auto& impl = self_->impl_;
-      int immediate = detail::no_immediate_result;
-      if (!impl.is_open())
-        immediate = -EBADF;
-      if constexpr (detail::is_null_buffers<ConstBufferSequence>)
-      {
-        // A wait until writable, completing with 0 bytes.
-        (void)flags;
-        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
-            static_cast<WriteHandler&&>(handler), impl.fd(), unsigned(POLLOUT));
-      }
-      else
-      {
-        if (immediate == detail::no_immediate_result
-            && boost::asio::buffer_size(buffers) == 0)
-          immediate = 0;
-        detail::start_or_post<detail::send_op_base<ConstBufferSequence>>(impl,
-            immediate, static_cast<WriteHandler&&>(handler), impl.fd(), buffers,
-            static_cast<int>(flags), true);
-      }
+      // null_buffers: a wait until writable.
+      detail::start_transfer<detail::send_op_base<ConstBufferSequence>>(
+          self_->impl_, POLLOUT, static_cast<WriteHandler&&>(handler), buffers,
+          static_cast<int>(flags), true);
     }
 
   private:
@@ -542,29 +526,14 @@ private:
     void operator()(ReadHandler&& handler,
         const MutableBufferSequence& buffers, message_flags flags) const
     {
-      auto& impl = self_->impl_;
-      int immediate = detail::no_immediate_result;
-      if (!impl.is_open())
-        immediate = -EBADF;
-      if constexpr (detail::is_null_buffers<MutableBufferSequence>)
-      {
-        // A wait until readable (out-of-band data with message_out_of_band,
-        // as Boost.Asio's reactor), completing with 0 bytes.
-        const unsigned events =
-            (flags & boost::asio::socket_base::message_out_of_band) ? POLLPRI
-                                                                    : POLLIN;
-        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
-            static_cast<ReadHandler&&>(handler), impl.fd(), events);
-      }
-      else
-      {
-        if (immediate == detail::no_immediate_result
-            && boost::asio::buffer_size(buffers) == 0)
-          immediate = 0;
-        detail::start_or_post<detail::recv_op_base<MutableBufferSequence>>(impl,
-            immediate, static_cast<ReadHandler&&>(handler), impl.fd(), buffers,
-            static_cast<int>(flags), true);
-      }
+      // null_buffers: a wait until readable, or until urgent data is there
+      // with message_out_of_band (as Boost.Asio's reactor).
+      const unsigned null_events =
+          (flags & boost::asio::socket_base::message_out_of_band) ? POLLPRI
+                                                                  : POLLIN;
+      detail::start_transfer<detail::recv_op_base<MutableBufferSequence>>(
+          self_->impl_, null_events, static_cast<ReadHandler&&>(handler),
+          buffers, static_cast<int>(flags), true);
     }
 
   private:

@@ -7,6 +7,7 @@
 
 #include <asio_uring/detail/io_object.hpp>
 #include <asio_uring/detail/multishot.hpp>
+#include <asio_uring/detail/socket_op_bases.hpp>
 #include <asio_uring/detail/socket_ops.hpp>
 #include <asio_uring/detail/uring_handler_op.hpp>
 
@@ -448,6 +449,29 @@ void start_or_post(IoObject& impl, int immediate_result, Handler&& handler,
     post_uring_op<Base>(impl.get_scheduler(), immediate_result,
         static_cast<Handler&&>(handler), impl.get_executor(),
         static_cast<Args&&>(args)...);
+}
+
+// Starts a read or write (op Base, constructed from fd, buffers, args...)
+// as Boost.Asio's reactive services do: a closed object completes with
+// bad_descriptor, null_buffers become a wait for null_events completing
+// with 0 bytes, zero-size buffers complete at once with 0 bytes.
+template <typename Base, typename Handler, typename IoObject,
+    typename Buffers, typename... Args>
+void start_transfer(IoObject& impl, unsigned null_events, Handler&& handler,
+    const Buffers& buffers, Args&&... args)
+{
+  int immediate = impl.is_open() ? no_immediate_result : -EBADF;
+  if constexpr (is_null_buffers<Buffers>)
+    start_or_post<null_buffers_op_base>(impl, immediate,
+        static_cast<Handler&&>(handler), impl.fd(), null_events);
+  else
+  {
+    if (immediate == no_immediate_result
+        && boost::asio::buffer_size(buffers) == 0)
+      immediate = 0;
+    start_or_post<Base>(impl, immediate, static_cast<Handler&&>(handler),
+        impl.fd(), buffers, static_cast<Args&&>(args)...);
+  }
 }
 
 } // namespace asio_uring::detail

@@ -202,26 +202,10 @@ private:
     void operator()(WriteHandler&& handler,
         const ConstBufferSequence& buffers) const
     {
-      auto& impl = self_->impl_;
-      int immediate = detail::no_immediate_result;
-      if (!impl.is_open())
-        immediate = -EBADF;
-      if constexpr (detail::is_null_buffers<ConstBufferSequence>)
-      {
-        // A wait until writable, completing with 0 bytes.
-        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
-            static_cast<WriteHandler&&>(handler), impl.fd(), unsigned(POLLOUT));
-      }
-      else
-      {
-        if (immediate == detail::no_immediate_result
-            && boost::asio::buffer_size(buffers) == 0)
-          immediate = 0;
-        detail::start_or_post<
-            detail::descriptor_write_op_base<ConstBufferSequence>>(impl,
-            immediate, static_cast<WriteHandler&&>(handler), impl.fd(),
-            buffers);
-      }
+      // null_buffers: a wait until writable.
+      detail::start_transfer<
+          detail::descriptor_write_op_base<ConstBufferSequence>>(self_->impl_,
+          POLLOUT, static_cast<WriteHandler&&>(handler), buffers);
     }
 
   private:
@@ -247,26 +231,10 @@ private:
     void operator()(ReadHandler&& handler,
         const MutableBufferSequence& buffers) const
     {
-      auto& impl = self_->impl_;
-      int immediate = detail::no_immediate_result;
-      if (!impl.is_open())
-        immediate = -EBADF;
-      if constexpr (detail::is_null_buffers<MutableBufferSequence>)
-      {
-        // A wait until readable, completing with 0 bytes.
-        detail::start_or_post<detail::null_buffers_op_base>(impl, immediate,
-            static_cast<ReadHandler&&>(handler), impl.fd(), unsigned(POLLIN));
-      }
-      else
-      {
-        if (immediate == detail::no_immediate_result
-            && boost::asio::buffer_size(buffers) == 0)
-          immediate = 0;
-        detail::start_or_post<
-            detail::descriptor_read_op_base<MutableBufferSequence>>(impl,
-            immediate, static_cast<ReadHandler&&>(handler), impl.fd(),
-            buffers);
-      }
+      // null_buffers: a wait until readable.
+      detail::start_transfer<
+          detail::descriptor_read_op_base<MutableBufferSequence>>(self_->impl_,
+          POLLIN, static_cast<ReadHandler&&>(handler), buffers);
     }
 
   private:
