@@ -217,18 +217,21 @@ out.append("**W3, HTTP/1.1 keep-alive, fixed 13-byte response** (`wrk -t1 --late
 out.append("")
 out.append("| connections | server | requests/s median (min-max) | ratio vs epoll | p99 latency, us median (min-max) | server peak RSS, KiB median |")
 out.append("|---|---|---|---|---|---|")
-for conns in sorted({c for c, _ in w3}):
-    base = w3.get((conns, 'boost_epoll'), {})
-    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
-              'raw_liburing', 'raw_liburing_multishot', 'raw_liburing_plain'):
-        d = w3.get((conns, v))
-        if not d:
-            continue
-        rps = [x[0] for x in d.values()]
-        p99 = [x[1] for x in d.values()]
-        rss = [x[2] for x in d.values()]
-        out.append(f"| {conns} | {names[v]} | {spread(rps, '{:.0f}')} | {ratio(d, base):.2f} | "
-                   f"{spread(p99, '{:.0f}')} | {statistics.median(rss):.0f} |")
+def w3_rows():
+    """(connections, variant, per-round results, epoll's) in table order."""
+    for conns in sorted({c for c, _ in w3}):
+        base = w3.get((conns, 'boost_epoll'), {})
+        for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
+                  'raw_liburing', 'raw_liburing_multishot', 'raw_liburing_plain'):
+            if w3.get((conns, v)):
+                yield conns, v, w3[(conns, v)], base
+
+for conns, v, d, base in w3_rows():
+    rps = [x[0] for x in d.values()]
+    p99 = [x[1] for x in d.values()]
+    rss = [x[2] for x in d.values()]
+    out.append(f"| {conns} | {names[v]} | {spread(rps, '{:.0f}')} | {ratio(d, base):.2f} | "
+               f"{spread(p99, '{:.0f}')} | {statistics.median(rss):.0f} |")
 out.append("")
 out.append("**W3, CPU** (over the measured run: the server process's user + system "
            "time per request, and how busy core 0 (server) and core 1 (wrk) were, "
@@ -241,16 +244,10 @@ out.append("|---|---|---|---|---|---|")
 def cpu_ratio(a, b):
     rounds = sorted(r for r in set(a) & set(b) if b[r][3] > 0)
     return statistics.median(a[r][3] / b[r][3] for r in rounds) if rounds else float('nan')
-for conns in sorted({c for c, _ in w3}):
-    base = w3.get((conns, 'boost_epoll'), {})
-    for v in ('asio_uring', 'asio_uring_multishot', 'boost_epoll', 'boost_uring',
-              'raw_liburing', 'raw_liburing_multishot', 'raw_liburing_plain'):
-        d = w3.get((conns, v))
-        if not d:
-            continue
-        out.append(f"| {conns} | {names[v]} | {spread([x[3] for x in d.values()], '{:.2f}')} | "
-                   f"{cpu_ratio(d, base):.2f} | {statistics.median(x[4] for x in d.values()):.0f} | "
-                   f"{statistics.median(x[5] for x in d.values()):.0f} |")
+for conns, v, d, base in w3_rows():
+    out.append(f"| {conns} | {names[v]} | {spread([x[3] for x in d.values()], '{:.2f}')} | "
+               f"{cpu_ratio(d, base):.2f} | {statistics.median(x[4] for x in d.values()):.0f} | "
+               f"{statistics.median(x[5] for x in d.values()):.0f} |")
 out.append("")
 out.append("**W5, TCP stream checksum over loopback** (64 KiB reads, every byte summed and checked)")
 out.append("")
