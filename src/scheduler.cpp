@@ -376,6 +376,9 @@ void scheduler::shutdown()
     core::prep_cancel_all(get_sqe_forcibly(), core::ignored_user_data);
     while (inflight_ > 0 || wakeup_armed_)
     {
+      // An op whose multishot end is still to be prepared waits for that
+      // cancel's CQE too.
+      prepare_multishot_ends(true);
       int r = ring_.submit(true, 100'000'000);
       if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY
           && r != -EAGAIN)
@@ -732,6 +735,13 @@ void scheduler::run_ring_turn(bool block,
   // Operations queued while the ring was busy, or when the SQ was full. The
   // flag keeps turns with nothing queued off the mutex: a push made after
   // this check is either seen by the next turn or interrupts this one.
+  // Multishot requests to end that found the SQ full while reaping.
+  if (!multishot_ends_.empty()) [[unlikely]]
+  {
+    prepare_multishot_ends(false);
+    if (!multishot_ends_.empty())
+      block = false;
+  }
   op_queue<uring_op> queued;
   if (has_pending_.load())
   {
@@ -830,12 +840,14 @@ void scheduler::handle_completion(const core::completion& c,
       || c.user_data == core::liburing_timeout_user_data)
     return;
   uring_op* op;
-  if (c.user_data & linked_timeout_tag)
+  if (c.user_data & (linked_timeout_tag | removal_tag)) [[unlikely]]
   {
     // The linked timeout of an op: -ETIME when it fired (the op then ends
-    // with -ECANCELED), anything else when the op finished first.
-    op = reinterpret_cast<uring_op*>(c.user_data & ~linked_timeout_tag);
-    if (c.res == -ETIME)
+    // with -ECANCELED), anything else when the op finished first. Or the
+    // cancel that ended its multishot request: whatever it found.
+    op = reinterpret_cast<uring_op*>(
+        c.user_data & ~(linked_timeout_tag | removal_tag));
+    if ((c.user_data & linked_timeout_tag) && c.res == -ETIME)
       op->timed_out_ = true;
   }
   else
@@ -844,7 +856,8 @@ void scheduler::handle_completion(const core::completion& c,
     if ((c.flags & core::cqe_f_more) && op->on_more_)
     {
       // A multishot request that stays armed: not a completion of the op.
-      op->on_more_(op, c, ops);
+      if (op->on_more_(op, c, ops))
+        end_multishot(op);
       return;
     }
     op->result_ = c.res;
@@ -861,6 +874,38 @@ void scheduler::handle_completion(const core::completion& c,
     return retire_late_bound(op, ops);
   --inflight_;
   ops.push(op);
+}
+
+void scheduler::end_multishot(uring_op* op)
+{
+  ++op->cqes_outstanding_;
+  // Reaping must not reap: no flushing here, only a free SQE.
+  if (io_uring_sqe* sqe = multishot_ends_.empty() ? ring_.get_sqe() : nullptr)
+    core::prep_cancel(sqe, op->user_data(), op->user_data() | removal_tag);
+  else
+    multishot_ends_.push_back(op);
+}
+
+void scheduler::prepare_multishot_ends(bool forcibly)
+{
+  std::size_t done = 0;
+  for (; done < multishot_ends_.size(); ++done)
+  {
+    io_uring_sqe* sqe = ring_.get_sqe();
+    if (!sqe && forcibly)
+      sqe = get_sqe_forcibly();  // may reap: appends, never reorders
+    else if (!sqe && can_enter())
+    {
+      (void)ring_.flush();
+      sqe = ring_.get_sqe();
+    }
+    if (!sqe)
+      break;
+    uring_op* op = multishot_ends_[done];
+    core::prep_cancel(sqe, op->user_data(), op->user_data() | removal_tag);
+  }
+  multishot_ends_.erase(multishot_ends_.begin(),
+      multishot_ends_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 bool scheduler::try_prepare(uring_op* op)

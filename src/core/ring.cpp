@@ -566,9 +566,12 @@ void prep_recv_provided(io_uring_sqe* sqe, int fd, unsigned len, int flags,
 }
 
 void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
-    std::uint64_t user_data) noexcept
+    std::uint64_t user_data, bool multishot) noexcept
 {
-  ::io_uring_prep_poll_add(sqe, fd, poll_mask);
+  if (multishot)
+    ::io_uring_prep_poll_multishot(sqe, fd, poll_mask);
+  else
+    ::io_uring_prep_poll_add(sqe, fd, poll_mask);
   sqe->user_data = user_data;
 }
 

@@ -325,11 +325,12 @@ protected:
   std::shared_ptr<multishot_state> state_;  // Lifetime: kept to the last CQE
 
 private:
-  static void on_more(uring_op* base, const core::completion& c,
+  static bool on_more(uring_op* base, const core::completion& c,
       op_queue<operation>& ready)
   {
     multishot_request* o = static_cast<multishot_request*>(base);
     o->state_->on_result(multishot_result{c.res, c.flags}, ready);
+    return false;  // armed until the object cancels it
   }
 
   static void do_complete(scheduler* owner, operation* base)

@@ -69,8 +69,10 @@ public:
   bool timed_out_ = false;             // the linked timeout fired
   // Multishot requests only: called with the ring held for every CQE that
   // carries core::cqe_f_more (the request stays armed); it may push ready
-  // operations onto ready. The final CQE completes the op as usual.
-  using more_type = void (*)(uring_op* op, const core::completion& c,
+  // operations onto ready. The final CQE completes the op as usual. Returns
+  // true to have the scheduler end the request (an IORING_OP_ASYNC_CANCEL
+  // whose CQE the op also waits for, so it cannot outlive the op).
+  using more_type = bool (*)(uring_op* op, const core::completion& c,
       op_queue<operation>& ready);
   more_type on_more_ = nullptr;
 

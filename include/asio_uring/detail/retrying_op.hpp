@@ -3,6 +3,7 @@
 
 #include <asio_uring/detail/core/ring.hpp>
 #include <asio_uring/detail/operation.hpp>
+#include <asio_uring/detail/readiness_poll.hpp>
 
 #include <cerrno>
 
@@ -10,8 +11,9 @@ namespace asio_uring::detail {
 
 // A descriptor with O_NONBLOCK (a pipe, socket or terminal the program set
 // up that way) makes the kernel answer -EAGAIN instead of waiting: the
-// operation then submits a one-shot poll for poll_mask_ and, once it fires,
-// itself again. It never resubmits without waiting, so it cannot spin.
+// operation then submits a readiness poll for poll_mask and, once it fires,
+// itself again. It never resubmits without waiting, so it cannot spin (a
+// poll that reports only POLLRDHUP waits on: see readiness_poll).
 // -EINTR is resubmitted for sockets and descriptors (Boost.Asio's reactor
 // retries it) and delivered to the handler for files (as Boost.Asio's
 // io_uring file operations do: a cancelled blocking read may report it).
@@ -20,7 +22,7 @@ class retrying_op : public uring_op
 protected:
   retrying_op(func_type complete, prepare_type prepare, int fd,
       unsigned poll_mask, bool retry_interrupted = true) noexcept
-    : uring_op(complete, prepare, fd), poll_mask_(poll_mask),
+    : uring_op(complete, prepare, fd), poll_(poll_mask),
       retry_interrupted_(retry_interrupted)
   {
   }
@@ -31,7 +33,7 @@ protected:
   {
     if (!polling_)
       return false;
-    core::prep_poll_add(sqe, fd_, poll_mask_, user_data());
+    poll_.prepare(sqe, fd_, user_data());
     return true;
   }
 
@@ -42,6 +44,8 @@ protected:
   {
     if (polling_)
     {
+      if (poll_.settle<retrying_op, &retrying_op::poll_>(*this, result_))
+        return true;  // polls on
       polling_ = false;
       return result_ >= 0 || (retry_interrupted_ && result_ == -EINTR);
     }
@@ -56,7 +60,7 @@ protected:
   }
 
   bool polling_ = false;     // the next SQE is the readiness poll
-  unsigned poll_mask_;       // POLLIN or POLLOUT
+  readiness_poll poll_;      // for POLLIN or POLLOUT
   bool retry_interrupted_;   // resubmit on -EINTR
 };
 

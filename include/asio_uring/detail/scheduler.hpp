@@ -205,6 +205,15 @@ private:
   // With the ring held: reaps every available completion into ops.
   void reap_all(op_queue<operation>& ops);
   void handle_completion(const core::completion& c, op_queue<operation>& ops);
+  // With the ring held, while reaping: ends op's multishot request (its
+  // on_more_ asked to) with an IORING_OP_ASYNC_CANCEL tagged with
+  // removal_tag, whose CQE op counts as one more outstanding: the op is
+  // freed only once both have come, so the cancel can never find a later op
+  // at the same address. With the SQ full it waits in multishot_ends_.
+  void end_multishot(uring_op* op);
+  // With the ring held, outside reaping: prepares the waiting cancels;
+  // forcibly: reaping for SQEs (shutdown), else as far as the SQ has room.
+  void prepare_multishot_ends(bool forcibly);
   void arm_wakeup();
   // Wakes the thread blocked in the ring (eventfd write).
   void interrupt_ring();
@@ -262,6 +271,7 @@ private:
   int wakeup_fd_ = -1;                     // eventfd read through the ring
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
   bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
+  std::vector<uring_op*> multishot_ends_;  // ring-held: cancels to prepare
   std::size_t inflight_ = 0;               // ring ops awaiting their CQE
   std::atomic<bool> ring_busy_{true};      // SQEs or ops may be outstanding
   std::vector<bool> buffer_slots_;         // fixed-buffer table slots in use
@@ -274,6 +284,8 @@ private:
 inline constexpr std::uint64_t wakeup_user_data = 1;
 // Set in the user_data of an op's linked timeout (ops are 8-byte aligned).
 inline constexpr std::uint64_t linked_timeout_tag = 2;
+// Set in the user_data of the cancel that ends an op's multishot request.
+inline constexpr std::uint64_t removal_tag = 4;
 
 template <typename Queue>
 void scheduler::schedule_timer(Queue& q,

@@ -8,6 +8,7 @@
 #include <asio_uring/detail/retrying_op.hpp>
 #include <asio_uring/detail/iovecs.hpp>
 #include <asio_uring/detail/operation.hpp>
+#include <asio_uring/detail/readiness_poll.hpp>
 #include <asio_uring/detail/socket_ops.hpp>
 
 #include <boost/asio/buffer.hpp>
@@ -213,23 +214,28 @@ private:
   iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
 };
 
-// IORING_OP_POLL_ADD (one shot): async_wait. Any reported event, including
-// POLLERR and POLLHUP, completes the wait successfully (as Asio's reactor).
+// IORING_OP_POLL_ADD: async_wait. The wanted event, POLLERR or POLLHUP
+// completes the wait successfully (as Asio's reactor); POLLRDHUP alone does
+// not (see readiness_poll).
 class poll_op_base : public uring_op
 {
 public:
   poll_op_base(func_type complete, int fd, unsigned poll_mask)
-    : uring_op(complete, &poll_op_base::do_prepare, fd), poll_mask_(poll_mask)
+    : uring_op(complete, &poll_op_base::do_prepare, fd), poll_(poll_mask)
   {
   }
 
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     poll_op_base* o = static_cast<poll_op_base*>(base);
-    core::prep_poll_add(sqe, o->fd_, o->poll_mask_, o->user_data());
+    o->poll_.prepare(sqe, o->fd_, o->user_data());
   }
 
-  bool should_retry() const noexcept { return result_ == -EINTR; }
+  bool should_retry() noexcept
+  {
+    return poll_.settle<poll_op_base, &poll_op_base::poll_>(*this, result_)
+        || result_ == -EINTR;
+  }
 
   std::tuple<boost::system::error_code> completion_args()
   {
@@ -239,7 +245,7 @@ public:
   }
 
 private:
-  unsigned poll_mask_;
+  readiness_poll poll_;
 };
 
 // A read or write of null_buffers (Boost.Asio's reactor-style readiness

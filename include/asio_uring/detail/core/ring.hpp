@@ -387,8 +387,11 @@ void prep_multishot_accept(io_uring_sqe* sqe, int fd, int flags,
 // multishot: IORING_RECV_MULTISHOT (6.0), one CQE per arrival.
 void prep_recv_provided(io_uring_sqe* sqe, int fd, unsigned len, int flags,
     unsigned bgid, bool multishot, std::uint64_t user_data) noexcept;
-// One-shot IORING_OP_POLL_ADD for poll_mask (POLLIN, POLLOUT, POLLPRI).
+// IORING_OP_POLL_ADD for poll_mask (POLLIN, POLLOUT, POLLPRI): one shot, or
+// multishot (IORING_POLL_ADD_MULTI, 5.13): a CQE with cqe_f_more per
+// wake-up that matches, until removed. The kernel always adds POLLERR,
+// POLLHUP, POLLNVAL and POLLRDHUP to the mask.
 void prep_poll_add(io_uring_sqe* sqe, int fd, unsigned poll_mask,
-    std::uint64_t user_data) noexcept;
+    std::uint64_t user_data, bool multishot = false) noexcept;
 
 } // namespace asio_uring::detail::core
