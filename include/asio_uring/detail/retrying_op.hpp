@@ -32,8 +32,11 @@ protected:
   bool prepare_poll(io_uring_sqe* sqe) noexcept
   {
     if (!polling_)
+    {
+      on_more_ = nullptr;  // the operation itself: one CQE
       return false;
-    poll_.prepare(sqe, fd_, user_data());
+    }
+    poll_.prepare<retrying_op, &retrying_op::poll_>(*this, sqe);
     return true;
   }
 
@@ -44,7 +47,7 @@ protected:
   {
     if (polling_)
     {
-      if (poll_.settle<retrying_op, &retrying_op::poll_>(*this, result_))
+      if (poll_.settle(*this, result_))
         return true;  // polls on
       polling_ = false;
       return result_ >= 0 || (retry_interrupted_ && result_ == -EINTR);

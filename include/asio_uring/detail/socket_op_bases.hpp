@@ -228,13 +228,12 @@ public:
   static void do_prepare(uring_op* base, io_uring_sqe* sqe)
   {
     poll_op_base* o = static_cast<poll_op_base*>(base);
-    o->poll_.prepare(sqe, o->fd_, o->user_data());
+    o->poll_.prepare<poll_op_base, &poll_op_base::poll_>(*o, sqe);
   }
 
   bool should_retry() noexcept
   {
-    return poll_.settle<poll_op_base, &poll_op_base::poll_>(*this, result_)
-        || result_ == -EINTR;
+    return poll_.settle(*this, result_) || result_ == -EINTR;
   }
 
   std::tuple<boost::system::error_code> completion_args()
