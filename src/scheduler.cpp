@@ -732,9 +732,6 @@ void scheduler::run_ring_turn(bool block,
     }
   }
 
-  // Operations queued while the ring was busy, or when the SQ was full. The
-  // flag keeps turns with nothing queued off the mutex: a push made after
-  // this check is either seen by the next turn or interrupts this one.
   // Multishot requests to end that found the SQ full while reaping.
   if (!multishot_ends_.empty()) [[unlikely]]
   {
@@ -742,6 +739,9 @@ void scheduler::run_ring_turn(bool block,
     if (!multishot_ends_.empty())
       block = false;
   }
+  // Operations queued while the ring was busy, or when the SQ was full. The
+  // flag keeps turns with nothing queued off the mutex: a push made after
+  // this check is either seen by the next turn or interrupts this one.
   op_queue<uring_op> queued;
   if (has_pending_.load())
   {
@@ -883,29 +883,26 @@ void scheduler::end_multishot(uring_op* op)
   if (io_uring_sqe* sqe = multishot_ends_.empty() ? ring_.get_sqe() : nullptr)
     core::prep_cancel(sqe, op->user_data(), op->user_data() | removal_tag);
   else
-    multishot_ends_.push_back(op);
+    multishot_ends_.push(op);  // in flight, so in no other queue
 }
 
 void scheduler::prepare_multishot_ends(bool forcibly)
 {
-  std::size_t done = 0;
-  for (; done < multishot_ends_.size(); ++done)
+  while (uring_op* op = multishot_ends_.front())
   {
     io_uring_sqe* sqe = ring_.get_sqe();
     if (!sqe && forcibly)
-      sqe = get_sqe_forcibly();  // may reap: appends, never reorders
+      sqe = get_sqe_forcibly();  // may reap: that appends, never removes
     else if (!sqe && can_enter())
     {
       (void)ring_.flush();
       sqe = ring_.get_sqe();
     }
     if (!sqe)
-      break;
-    uring_op* op = multishot_ends_[done];
+      return;
+    multishot_ends_.pop();
     core::prep_cancel(sqe, op->user_data(), op->user_data() | removal_tag);
   }
-  multishot_ends_.erase(multishot_ends_.begin(),
-      multishot_ends_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 bool scheduler::try_prepare(uring_op* op)

@@ -271,7 +271,7 @@ private:
   int wakeup_fd_ = -1;                     // eventfd read through the ring
   std::uint64_t wakeup_buffer_ = 0;        // Lifetime: scheduler outlives ring
   bool wakeup_armed_ = false;              // a read of wakeup_fd_ is in flight
-  std::vector<uring_op*> multishot_ends_;  // ring-held: cancels to prepare
+  op_queue<uring_op> multishot_ends_;      // ring-held: cancels to prepare
   std::size_t inflight_ = 0;               // ring ops awaiting their CQE
   std::atomic<bool> ring_busy_{true};      // SQEs or ops may be outstanding
   std::vector<bool> buffer_slots_;         // fixed-buffer table slots in use
