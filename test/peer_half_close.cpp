@@ -27,13 +27,6 @@ using tcp = asio_uring::ip::tcp;
 
 namespace {
 
-struct outcome
-{
-  int calls = 0;
-  boost::system::error_code ec;
-  std::size_t n = 0;
-};
-
 // Writes to s (non-blocking) until the kernel has no room for more; the
 // bytes written.
 std::size_t fill_send_buffer(tcp::socket& s)
@@ -58,16 +51,6 @@ void drain(tcp::socket& s, std::size_t n)
         std::min(n, block.size())));
 }
 
-
-// Runs ctx until it has no work left; false if that took over 10 s (a wait
-// that never completes, or work left behind).
-bool runs_dry(asio_uring::io_context& ctx)
-{
-  ctx.restart();
-  ctx.run_for(std::chrono::seconds(10));
-  return ctx.stopped();
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(peer_half_close)
@@ -78,7 +61,7 @@ BOOST_AUTO_TEST_CASE(wait_write_waits_for_room_not_for_the_peer_half_close)
   auto [server, client] = connected_pair(ctx);
   const std::size_t queued = fill_send_buffer(server);
   client.shutdown(tcp::socket::shutdown_send);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_write,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   ctx.run_for(200ms);
@@ -95,7 +78,7 @@ BOOST_AUTO_TEST_CASE(wait_error_ignores_peer_half_close_and_sees_reset)
   asio_uring::io_context ctx;
   auto [server, client] = connected_pair(ctx);
   client.shutdown(tcp::socket::shutdown_send);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_error,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   ctx.run_for(200ms);
@@ -114,7 +97,7 @@ BOOST_AUTO_TEST_CASE(half_close_wait_is_cancelled_per_operation_and_by_close)
   auto [server, client] = connected_pair(ctx);
   client.shutdown(tcp::socket::shutdown_send);
   boost::asio::cancellation_signal sig;
-  outcome by_slot, by_close;
+  handler_calls by_slot, by_close;
   server.async_wait(tcp::socket::wait_error,
       boost::asio::bind_cancellation_slot(sig.slot(),
           [&](boost::system::error_code ec) { ++by_slot.calls; by_slot.ec = ec; }));
@@ -150,7 +133,7 @@ BOOST_AUTO_TEST_CASE(many_half_close_waits_each_complete_once)
     queued.push_back(fill_send_buffer(pairs.back().first));
     pairs.back().second.shutdown(tcp::socket::shutdown_send);
   }
-  std::vector<outcome> w(n);
+  std::vector<handler_calls> w(n);
   for (int i = 0; i < n; ++i)
     pairs[i].first.async_wait(tcp::socket::wait_write,
         [&w, i](boost::system::error_code ec) { ++w[i].calls; w[i].ec = ec; });
@@ -173,7 +156,7 @@ BOOST_AUTO_TEST_CASE(context_destroyed_with_a_half_close_wait_armed)
   // Shutdown cancels the armed multishot poll and waits for its final CQE;
   // the handler is destroyed, never run (ASan sees a leak or a use after
   // free; a wait that is never cancelled hangs here).
-  outcome w;
+  handler_calls w;
   {
     asio_uring::io_context ctx;
     auto [server, c] = connected_pair(ctx);
@@ -204,7 +187,7 @@ BOOST_AUTO_TEST_CASE(nonblocking_descriptor_write_waits_for_room_without_spinnin
 
   asio_uring::io_context ctx;
   asio_uring::posix::stream_descriptor d(ctx, sv[0]);
-  outcome w;
+  handler_calls w;
   d.async_write_some(boost::asio::buffer("y", 1),
       [&](boost::system::error_code ec, std::size_t n) { ++w.calls; w.ec = ec; w.n = n; });
   ctx.run_for(200ms);
@@ -229,7 +212,7 @@ BOOST_AUTO_TEST_CASE(wait_read_still_completes_on_end_of_stream)
   // POLLIN comes with POLLRDHUP at end of stream: that counts, as in Asio.
   asio_uring::io_context ctx;
   auto [server, client] = connected_pair(ctx);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_read,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   client.shutdown(tcp::socket::shutdown_send);

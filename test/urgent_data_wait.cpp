@@ -21,13 +21,6 @@ using tcp = asio_uring::ip::tcp;
 
 namespace {
 
-struct outcome
-{
-  int calls = 0;
-  boost::system::error_code ec;
-  std::size_t n = -1;
-};
-
 void wait_available(tcp::socket& s, std::size_t n)
 {
   for (int i = 0; i < 5000 && s.available() < n; ++i)
@@ -41,16 +34,6 @@ void send_urgent(tcp::socket& s)
       boost::asio::socket_base::message_out_of_band);
 }
 
-
-// Runs ctx until it has no work left; false if that took over 10 s (a wait
-// that never completes, or work left behind).
-bool runs_dry(asio_uring::io_context& ctx)
-{
-  ctx.restart();
-  ctx.run_for(std::chrono::seconds(10));
-  return ctx.stopped();
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(urgent_data_wait)
@@ -59,7 +42,7 @@ BOOST_AUTO_TEST_CASE(wait_error_armed_before_the_urgent_byte_completes)
 {
   asio_uring::io_context ctx;
   auto [server, client] = connected_pair(ctx);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_error,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   ctx.run_for(100ms);  // the poll is in the kernel
@@ -80,7 +63,7 @@ BOOST_AUTO_TEST_CASE(ordinary_data_neither_completes_nor_hides_urgent_data)
   auto [server, client] = connected_pair(ctx);
   client.send(boost::asio::buffer("before", 6));
   wait_available(server, 6);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_error,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   ctx.run_for(100ms);
@@ -107,7 +90,7 @@ BOOST_AUTO_TEST_CASE(null_buffers_out_of_band_receive_armed_before_urgent_byte)
   auto [server, client] = connected_pair(ctx);
   client.send(boost::asio::buffer("ordinary", 8));
   wait_available(server, 8);
-  outcome r;
+  handler_calls r;
   server.async_receive(boost::asio::null_buffers(),
       boost::asio::socket_base::message_out_of_band,
       [&](boost::system::error_code ec, std::size_t n) { ++r.calls; r.ec = ec; r.n = n; });
@@ -126,7 +109,7 @@ BOOST_AUTO_TEST_CASE(urgent_wait_still_cancels)
   auto [server, client] = connected_pair(ctx);
   client.send(boost::asio::buffer("x", 1));
   wait_available(server, 1);
-  outcome w;
+  handler_calls w;
   server.async_wait(tcp::socket::wait_error,
       [&](boost::system::error_code ec) { ++w.calls; w.ec = ec; });
   ctx.run_for(100ms);

@@ -3,6 +3,10 @@
 
 #include <asio_uring/ip/tcp.hpp>
 
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
 #include <utility>
 
 namespace asio_uring_test {
@@ -25,6 +29,24 @@ connected_pair(asio_uring::io_context& ctx)
   client.connect(acceptor.local_endpoint());
   asio_uring::ip::tcp::socket server = acceptor.accept();
   return {std::move(server), std::move(client)};
+}
+
+// What a handler was called with, and how often (a wait must complete
+// exactly once).
+struct handler_calls
+{
+  int calls = 0;
+  boost::system::error_code ec;
+  std::size_t n = static_cast<std::size_t>(-1);
+};
+
+// Runs ctx until it has no work left; false if that took over 10 s (a wait
+// that never completes, or work left behind).
+inline bool runs_dry(asio_uring::io_context& ctx)
+{
+  ctx.restart();
+  ctx.run_for(std::chrono::seconds(10));
+  return ctx.stopped();
 }
 
 } // namespace asio_uring_test
