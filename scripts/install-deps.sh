@@ -13,6 +13,7 @@ packages=(
   ninja-build        # the presets' generator
   liburing-dev       # the ring
   libboost1.81-dev   # Asio, Beast, header-only Boost.Test (libboost-dev is 1.74: too old)
+  libboost-context1.81-dev  # Boost.Context, for stackful coroutines (asio_uring/spawn.hpp) and their test
   libbenchmark-dev   # Google Benchmark, for benchmark/
   "$@"
 )
