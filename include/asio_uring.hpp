@@ -23,6 +23,8 @@
 #include <asio_uring/high_resolution_timer.hpp>
 #include <asio_uring/io_context.hpp>
 #include <asio_uring/ip/tcp.hpp>
+#include <asio_uring/local/connect_pair.hpp>
+#include <asio_uring/local/stream_protocol.hpp>
 #include <asio_uring/posix/basic_descriptor.hpp>
 #include <asio_uring/posix/basic_stream_descriptor.hpp>
 #include <asio_uring/posix/descriptor.hpp>

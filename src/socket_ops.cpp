@@ -42,6 +42,14 @@ int socket(int family, int type, int protocol, boost::system::error_code& ec)
   return fd;
 }
 
+bool socketpair(int family, int type, int protocol, int (&sv)[2],
+    boost::system::error_code& ec)
+{
+  int r = ::socketpair(family, type | SOCK_CLOEXEC, protocol, sv);
+  set_error(ec, r != 0);
+  return r == 0;
+}
+
 void close(int fd, boost::system::error_code& ec)
 {
   // Linux releases the descriptor even when close reports EINTR: no retry.

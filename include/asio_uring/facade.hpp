@@ -238,7 +238,6 @@ namespace error = boost::asio::error;
 namespace execution = boost::asio::execution;
 namespace experimental = boost::asio::experimental;
 namespace generic = boost::asio::generic;
-namespace local = boost::asio::local;
 namespace placeholders = boost::asio::placeholders;
 namespace ssl = boost::asio::ssl;
 namespace this_coro = boost::asio::this_coro;
@@ -252,6 +251,17 @@ namespace posix {
 using boost::asio::posix::descriptor_base;
 
 } // namespace posix
+
+// local::stream_protocol (its socket and acceptor) and local::connect_pair
+// for asio_uring's sockets are asio_uring's own (local/). The rest of local
+// is Boost.Asio's.
+namespace local {
+
+using boost::asio::local::basic_endpoint;
+using boost::asio::local::connect_pair;
+using boost::asio::local::datagram_protocol;
+
+} // namespace local
 
 namespace ip {
 

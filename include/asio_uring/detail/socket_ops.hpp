@@ -25,6 +25,9 @@ enum state_bits : unsigned
 
 // socket(2) with SOCK_CLOEXEC.
 int socket(int family, int type, int protocol, boost::system::error_code& ec);
+// socketpair(2) with SOCK_CLOEXEC; false (and ec set) on failure.
+bool socketpair(int family, int type, int protocol, int (&sv)[2],
+    boost::system::error_code& ec);
 void close(int fd, boost::system::error_code& ec);
 void bind(int fd, const void* addr, std::size_t len,
     boost::system::error_code& ec);
