@@ -9,6 +9,7 @@
 #include <asio_uring/facade.hpp>
 
 #include <asio_uring/aligned_buffer.hpp>
+#include <asio_uring/basic_datagram_socket.hpp>
 #include <asio_uring/basic_file.hpp>
 #include <asio_uring/basic_random_access_file.hpp>
 #include <asio_uring/basic_socket.hpp>
@@ -23,7 +24,9 @@
 #include <asio_uring/high_resolution_timer.hpp>
 #include <asio_uring/io_context.hpp>
 #include <asio_uring/ip/tcp.hpp>
+#include <asio_uring/ip/udp.hpp>
 #include <asio_uring/local/connect_pair.hpp>
+#include <asio_uring/local/datagram_protocol.hpp>
 #include <asio_uring/local/stream_protocol.hpp>
 #include <asio_uring/posix/basic_descriptor.hpp>
 #include <asio_uring/posix/basic_stream_descriptor.hpp>

@@ -274,6 +274,38 @@ std::size_t recv(int fd, unsigned state, ::iovec* iov, std::size_t count,
   });
 }
 
+std::size_t recv_from(int fd, unsigned state, ::iovec* iov,
+    std::size_t count, std::size_t total, int flags, void* addr,
+    std::size_t* len, boost::system::error_code& ec)
+{
+  ::msghdr msg{};
+  std::size_t n = transfer(fd, state, POLLIN, true, total, ec, [&] {
+    msg = ::msghdr{};
+    msg.msg_name = addr;
+    msg.msg_namelen = static_cast<socklen_t>(*len);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    return ::recvmsg(fd, &msg, flags);
+  });
+  if (!ec)
+    *len = msg.msg_namelen;
+  return n;
+}
+
+std::size_t send_to(int fd, unsigned state, const ::iovec* iov,
+    std::size_t count, std::size_t total, int flags, const void* addr,
+    std::size_t len, boost::system::error_code& ec)
+{
+  return transfer(fd, state, POLLOUT, false, total, ec, [&] {
+    ::msghdr msg{};
+    msg.msg_name = const_cast<void*>(addr);
+    msg.msg_namelen = static_cast<socklen_t>(len);
+    msg.msg_iov = const_cast<::iovec*>(iov);
+    msg.msg_iovlen = count;
+    return ::sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+  });
+}
+
 std::size_t send(int fd, unsigned state, const ::iovec* iov,
     std::size_t count, std::size_t total, int flags,
     boost::system::error_code& ec)

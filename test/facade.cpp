@@ -65,7 +65,10 @@ static_assert(std::is_same_v<asio_uring::ip::tcp::endpoint,
     asio::ip::tcp::endpoint>);
 static_assert(std::is_same_v<asio_uring::ip::tcp::resolver,
     asio::ip::tcp::resolver>);
-static_assert(std::is_same_v<asio_uring::ip::udp, asio::ip::udp>);
+static_assert(std::is_same_v<asio_uring::ip::udp::endpoint,
+    asio::ip::udp::endpoint>);
+static_assert(std::is_same_v<asio_uring::ip::udp::resolver,
+    asio::ip::udp::resolver>);
 static_assert(std::is_same_v<asio_uring::error::basic_errors,
     asio::error::basic_errors>);
 static_assert(std::is_same_v<asio_uring::error::misc_errors,

@@ -41,8 +41,8 @@ static_assert(std::is_same_v<unix_stream::acceptor,
 static_assert(std::is_same_v<unix_stream::endpoint,
     boost::asio::local::stream_protocol::endpoint>);
 // The rest of local is Boost.Asio's.
-static_assert(std::is_same_v<net::local::datagram_protocol,
-    boost::asio::local::datagram_protocol>);
+static_assert(std::is_same_v<net::local::basic_endpoint<int>,
+    boost::asio::local::basic_endpoint<int>>);
 
 namespace {
 

@@ -200,7 +200,6 @@ using boost::asio::use_service;
 using boost::asio::uses_executor;
 
 // Sockets, streams and other Boost.Asio I/O objects (not replaced).
-using boost::asio::basic_datagram_socket;
 using boost::asio::basic_deadline_timer;
 using boost::asio::basic_io_object;
 using boost::asio::basic_raw_socket;
@@ -243,23 +242,23 @@ namespace ssl = boost::asio::ssl;
 namespace this_coro = boost::asio::this_coro;
 namespace traits = boost::asio::traits;
 
-// basic_socket, basic_stream_socket, basic_socket_acceptor, ip::tcp and
+// basic_socket, basic_stream_socket, basic_datagram_socket,
+// basic_socket_acceptor, ip::tcp, ip::udp and
 // posix::(basic_)(stream_)descriptor are asio_uring's own (ring-backed; see
-// basic_socket.hpp, ip/tcp.hpp, posix/). The rest of posix is Boost.Asio's.
+// basic_socket.hpp, ip/, posix/). The rest of posix is Boost.Asio's.
 namespace posix {
 
 using boost::asio::posix::descriptor_base;
 
 } // namespace posix
 
-// local::stream_protocol (its socket and acceptor) and local::connect_pair
-// for asio_uring's sockets are asio_uring's own (local/). The rest of local
-// is Boost.Asio's.
+// local::stream_protocol, local::datagram_protocol (their sockets and
+// acceptor) and local::connect_pair for asio_uring's sockets are
+// asio_uring's own (local/). The rest of local is Boost.Asio's.
 namespace local {
 
 using boost::asio::local::basic_endpoint;
 using boost::asio::local::connect_pair;
-using boost::asio::local::datagram_protocol;
 
 } // namespace local
 
@@ -292,7 +291,6 @@ using boost::asio::ip::port_type;
 using boost::asio::ip::resolver_base;
 using boost::asio::ip::resolver_query_base;
 using boost::asio::ip::scope_id_type;
-using boost::asio::ip::udp;
 using boost::asio::ip::v4_mapped;
 using boost::asio::ip::v4_mapped_t;
 using boost::asio::ip::v6_only;

@@ -474,4 +474,22 @@ void start_transfer(IoObject& impl, unsigned null_events, Handler&& handler,
   }
 }
 
+// start_transfer for messages (datagram sockets): as above, except that
+// zero-size buffers go to the kernel too, as Boost.Asio's reactor sends
+// and receives them on a socket that is not stream-oriented: an empty
+// datagram is a datagram.
+template <typename Base, typename Handler, typename IoObject,
+    typename Buffers, typename... Args>
+void start_message_transfer(IoObject& impl, unsigned null_events,
+    Handler&& handler, const Buffers& buffers, Args&&... args)
+{
+  int immediate = impl.is_open() ? no_immediate_result : -EBADF;
+  if constexpr (is_null_buffers<Buffers>)
+    start_or_post<null_buffers_op_base>(impl, immediate,
+        static_cast<Handler&&>(handler), impl.fd(), null_events);
+  else
+    start_or_post<Base>(impl, immediate, static_cast<Handler&&>(handler),
+        impl.fd(), buffers, static_cast<Args&&>(args)...);
+}
+
 } // namespace asio_uring::detail

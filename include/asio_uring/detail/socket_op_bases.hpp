@@ -135,6 +135,104 @@ private:
   int flags_;
 };
 
+// IORING_OP_RECVMSG with the sender's address: receive_from on a datagram
+// socket. Lifetime: the msghdr, iovecs and address buffer live in this op;
+// the buffers and *sender are the caller's until the handler runs. A
+// datagram of 0 bytes is a datagram, not the end of a stream.
+template <typename MutableBufferSequence, typename Endpoint>
+class recvfrom_op_base : public retrying_op
+{
+public:
+  recvfrom_op_base(func_type complete, int fd,
+      const MutableBufferSequence& buffers, Endpoint& sender, int flags)
+    : retrying_op(complete, &recvfrom_op_base::do_prepare, fd, POLLIN),
+      bufs_(buffers), sender_(sender), flags_(flags)
+  {
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    recvfrom_op_base* o = static_cast<recvfrom_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    o->msg_ = ::msghdr{};
+    o->msg_.msg_name = &o->addr_;
+    o->msg_.msg_namelen = sizeof(o->addr_);
+    o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
+    o->msg_.msg_iovlen = o->bufs_.count();
+    core::prep_recvmsg(sqe, o->fd_, &o->msg_,
+        static_cast<unsigned>(o->flags_), o->user_data());
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_), 0};
+    std::size_t n = msg_.msg_namelen <= sender_.capacity()
+        ? msg_.msg_namelen : sender_.capacity();
+    std::memcpy(sender_.data(), &addr_, n);
+    sender_.resize(n);
+    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+  }
+
+private:
+  iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs_;
+  Endpoint& sender_;
+  ::msghdr msg_{};
+  ::sockaddr_storage addr_{};
+  int flags_;
+};
+
+// IORING_OP_SENDMSG to an address: send_to on a datagram socket, with
+// MSG_NOSIGNAL. Lifetime: the destination is copied into this op.
+template <typename ConstBufferSequence>
+class sendto_op_base : public retrying_op
+{
+public:
+  sendto_op_base(func_type complete, int fd,
+      const ConstBufferSequence& buffers, const void* addr, std::size_t len,
+      int flags)
+    : retrying_op(complete, &sendto_op_base::do_prepare, fd, POLLOUT),
+      bufs_(buffers),
+      len_(len <= sizeof(addr_) ? static_cast<unsigned>(len) : 0),
+      flags_(flags | MSG_NOSIGNAL)
+  {
+    std::memcpy(&addr_, addr, len_);
+  }
+
+  static void do_prepare(uring_op* base, io_uring_sqe* sqe)
+  {
+    sendto_op_base* o = static_cast<sendto_op_base*>(base);
+    if (o->prepare_poll(sqe))
+      return;
+    o->msg_ = ::msghdr{};
+    o->msg_.msg_name = &o->addr_;
+    o->msg_.msg_namelen = o->len_;
+    o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
+    o->msg_.msg_iovlen = o->bufs_.count();
+    core::prep_sendmsg(sqe, o->fd_, &o->msg_,
+        static_cast<unsigned>(o->flags_), o->user_data());
+  }
+
+  bool should_retry() noexcept { return retry_or_poll(); }
+
+  std::tuple<boost::system::error_code, std::size_t> completion_args()
+  {
+    if (result_ < 0)
+      return {errno_to_error(-result_), 0};
+    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+  }
+
+private:
+  iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs_;
+  ::msghdr msg_{};
+  ::sockaddr_storage addr_;
+  unsigned len_;
+  int flags_;
+};
+
 // IORING_OP_READ / READV at the descriptor's own position (pipes,
 // terminals, character devices). A read of 0 bytes is end of stream.
 template <typename MutableBufferSequence>

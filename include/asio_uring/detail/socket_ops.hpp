@@ -75,6 +75,16 @@ std::size_t send(int fd, unsigned state, const ::iovec* iov,
     std::size_t count, std::size_t total, int flags,
     boost::system::error_code& ec);
 
+// recv/send with an address (receive_from, send_to): addr and len are the
+// sender's (len in/out) or the destination's. Same rules as recv/send; a
+// datagram of 0 bytes is received and sent like any other.
+std::size_t recv_from(int fd, unsigned state, ::iovec* iov,
+    std::size_t count, std::size_t total, int flags, void* addr,
+    std::size_t* len, boost::system::error_code& ec);
+std::size_t send_to(int fd, unsigned state, const ::iovec* iov,
+    std::size_t count, std::size_t total, int flags, const void* addr,
+    std::size_t len, boost::system::error_code& ec);
+
 // readv/writev for non-socket descriptors (pipes, terminals), same rules.
 std::size_t read(int fd, unsigned state, ::iovec* iov, std::size_t count,
     std::size_t total, boost::system::error_code& ec);
