@@ -10,6 +10,7 @@
 #include <asio_uring/basic_socket_acceptor.hpp>
 #include <asio_uring/basic_stream_socket.hpp>
 #include <asio_uring/connect.hpp>
+#include <asio_uring/detail/protocol_facade.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -28,11 +29,10 @@ namespace asio_uring::ip {
  * @e Distinct @e objects: Safe.@n
  * @e Shared @e objects: Safe.
  */
-class tcp
+class tcp : public detail::ip_protocol_facade<tcp, boost::asio::ip::tcp>
 {
 public:
-  /// Boost.Asio's TCP protocol type (the sockets' protocol_type).
-  using boost_type = boost::asio::ip::tcp;
+  using ip_protocol_facade::ip_protocol_facade;
 
   /// The type of a TCP endpoint (Boost.Asio's).
   using endpoint = boost_type::endpoint;
@@ -51,46 +51,6 @@ public:
 
   /// Socket option for disabling the Nagle algorithm (TCP_NODELAY).
   using no_delay = boost_type::no_delay;
-
-  /// Construct to represent the IPv4 TCP protocol.
-  static tcp v4() noexcept { return tcp(boost_type::v4()); }
-
-  /// Construct to represent the IPv6 TCP protocol.
-  static tcp v6() noexcept { return tcp(boost_type::v6()); }
-
-  /// Converts from Boost.Asio's protocol object (endpoint.protocol()).
-  tcp(const boost_type& p) noexcept : family_(p.family()) {}
-
-  /// Converts to Boost.Asio's protocol object.
-  operator boost_type() const noexcept
-  {
-    return family_ == boost_type::v6().family() ? boost_type::v6()
-                                                : boost_type::v4();
-  }
-
-  /// Obtain an identifier for the type of the protocol.
-  int type() const noexcept { return boost_type::v4().type(); }
-
-  /// Obtain an identifier for the protocol.
-  int protocol() const noexcept { return boost_type::v4().protocol(); }
-
-  /// Obtain an identifier for the protocol family.
-  int family() const noexcept { return family_; }
-
-  /// Compare two protocols for equality.
-  friend bool operator==(const tcp& p1, const tcp& p2) noexcept
-  {
-    return p1.family_ == p2.family_;
-  }
-
-  /// Compare with Boost.Asio's protocol object (either order, by rewriting).
-  friend bool operator==(const tcp& p1, const boost_type& p2) noexcept
-  {
-    return p1.family_ == p2.family();
-  }
-
-private:
-  int family_;
 };
 
 } // namespace asio_uring::ip

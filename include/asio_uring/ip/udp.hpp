@@ -8,6 +8,7 @@
 #pragma once
 
 #include <asio_uring/basic_datagram_socket.hpp>
+#include <asio_uring/detail/protocol_facade.hpp>
 
 #include <boost/asio/ip/udp.hpp>
 
@@ -26,11 +27,10 @@ namespace asio_uring::ip {
  * @e Distinct @e objects: Safe.@n
  * @e Shared @e objects: Safe.
  */
-class udp
+class udp : public detail::ip_protocol_facade<udp, boost::asio::ip::udp>
 {
 public:
-  /// Boost.Asio's UDP protocol type (the socket's protocol_type).
-  using boost_type = boost::asio::ip::udp;
+  using ip_protocol_facade::ip_protocol_facade;
 
   /// The type of a UDP endpoint (Boost.Asio's).
   using endpoint = boost_type::endpoint;
@@ -40,46 +40,6 @@ public:
 
   /// The UDP resolver type (Boost.Asio's; it runs on its own thread).
   using resolver = boost_type::resolver;
-
-  /// Construct to represent the IPv4 UDP protocol.
-  static udp v4() noexcept { return udp(boost_type::v4()); }
-
-  /// Construct to represent the IPv6 UDP protocol.
-  static udp v6() noexcept { return udp(boost_type::v6()); }
-
-  /// Converts from Boost.Asio's protocol object (endpoint.protocol()).
-  udp(const boost_type& p) noexcept : family_(p.family()) {}
-
-  /// Converts to Boost.Asio's protocol object.
-  operator boost_type() const noexcept
-  {
-    return family_ == boost_type::v6().family() ? boost_type::v6()
-                                                : boost_type::v4();
-  }
-
-  /// Obtain an identifier for the type of the protocol.
-  int type() const noexcept { return boost_type::v4().type(); }
-
-  /// Obtain an identifier for the protocol.
-  int protocol() const noexcept { return boost_type::v4().protocol(); }
-
-  /// Obtain an identifier for the protocol family.
-  int family() const noexcept { return family_; }
-
-  /// Compare two protocols for equality.
-  friend bool operator==(const udp& p1, const udp& p2) noexcept
-  {
-    return p1.family_ == p2.family_;
-  }
-
-  /// Compare with Boost.Asio's protocol object (either order, by rewriting).
-  friend bool operator==(const udp& p1, const boost_type& p2) noexcept
-  {
-    return p1.family_ == p2.family();
-  }
-
-private:
-  int family_;
 };
 
 } // namespace asio_uring::ip

@@ -10,6 +10,7 @@
 #include <asio_uring/basic_socket_acceptor.hpp>
 #include <asio_uring/basic_stream_socket.hpp>
 #include <asio_uring/connect.hpp>
+#include <asio_uring/detail/protocol_facade.hpp>
 #include <asio_uring/local/connect_pair.hpp>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -30,11 +31,11 @@ namespace asio_uring::local {
  * @e Distinct @e objects: Safe.@n
  * @e Shared @e objects: Safe.
  */
-class stream_protocol
+class stream_protocol : public detail::local_protocol_facade<stream_protocol,
+                            boost::asio::local::stream_protocol>
 {
 public:
-  /// Boost.Asio's protocol type (the sockets' protocol_type).
-  using boost_type = boost::asio::local::stream_protocol;
+  using local_protocol_facade::local_protocol_facade;
 
   /// The type of a UNIX domain endpoint (Boost.Asio's).
   using endpoint = boost_type::endpoint;
@@ -47,29 +48,6 @@ public:
 
   /// The iostream type (Boost.Asio's, on Boost.Asio's own context).
   using iostream = boost_type::iostream;
-
-  stream_protocol() noexcept = default;
-
-  /// Converts from Boost.Asio's protocol object (endpoint.protocol()).
-  stream_protocol(const boost_type&) noexcept {}
-
-  /// Converts to Boost.Asio's protocol object.
-  operator boost_type() const noexcept { return boost_type(); }
-
-  /// Obtain an identifier for the type of the protocol.
-  int type() const noexcept { return boost_type().type(); }
-
-  /// Obtain an identifier for the protocol.
-  int protocol() const noexcept { return boost_type().protocol(); }
-
-  /// Obtain an identifier for the protocol family.
-  int family() const noexcept { return boost_type().family(); }
-
-  /// All stream_protocol objects are equal.
-  friend bool operator==(const stream_protocol&, const stream_protocol&) noexcept
-  {
-    return true;
-  }
 };
 
 } // namespace asio_uring::local
