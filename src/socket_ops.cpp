@@ -266,12 +266,7 @@ std::size_t transfer(int fd, unsigned state, short events, bool reading,
 std::size_t recv(int fd, unsigned state, ::iovec* iov, std::size_t count,
     std::size_t total, int flags, boost::system::error_code& ec)
 {
-  return transfer(fd, state, POLLIN, true, total, ec, [&] {
-    ::msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = count;
-    return ::recvmsg(fd, &msg, flags);
-  });
+  return recv_from(fd, state, iov, count, total, flags, nullptr, nullptr, ec);
 }
 
 std::size_t recv_from(int fd, unsigned state, ::iovec* iov,
@@ -282,12 +277,12 @@ std::size_t recv_from(int fd, unsigned state, ::iovec* iov,
   std::size_t n = transfer(fd, state, POLLIN, true, total, ec, [&] {
     msg = ::msghdr{};
     msg.msg_name = addr;
-    msg.msg_namelen = static_cast<socklen_t>(*len);
+    msg.msg_namelen = len ? static_cast<socklen_t>(*len) : 0;
     msg.msg_iov = iov;
     msg.msg_iovlen = count;
     return ::recvmsg(fd, &msg, flags);
   });
-  if (!ec)
+  if (!ec && len)
     *len = msg.msg_namelen;
   return n;
 }
@@ -310,12 +305,7 @@ std::size_t send(int fd, unsigned state, const ::iovec* iov,
     std::size_t count, std::size_t total, int flags,
     boost::system::error_code& ec)
 {
-  return transfer(fd, state, POLLOUT, false, total, ec, [&] {
-    ::msghdr msg{};
-    msg.msg_iov = const_cast<::iovec*>(iov);
-    msg.msg_iovlen = count;
-    return ::sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
-  });
+  return send_to(fd, state, iov, count, total, flags, nullptr, 0, ec);
 }
 
 std::size_t read(int fd, unsigned state, ::iovec* iov, std::size_t count,

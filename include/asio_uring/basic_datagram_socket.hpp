@@ -351,9 +351,6 @@ private:
     {
       detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(
           buffers);
-      if (!addr)
-        return detail::socket_ops::send(this->impl_.fd(), this->impl_.state(),
-            bufs.data(), bufs.count(), bufs.total_size(), flags, ec);
       return detail::socket_ops::send_to(this->impl_.fd(),
           this->impl_.state(), bufs.data(), bufs.count(), bufs.total_size(),
           flags, addr, len, ec);
@@ -385,15 +382,12 @@ private:
     {
       detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(
           buffers);
-      auto* iov = const_cast<::iovec*>(bufs.data());
-      if (!sender)
-        return detail::socket_ops::recv(this->impl_.fd(), this->impl_.state(),
-            iov, bufs.count(), bufs.total_size(), flags, ec);
-      std::size_t len = sender->capacity();
+      std::size_t len = sender ? sender->capacity() : 0;
       std::size_t n = detail::socket_ops::recv_from(this->impl_.fd(),
-          this->impl_.state(), iov, bufs.count(), bufs.total_size(), flags,
-          sender->data(), &len, ec);
-      if (!ec)
+          this->impl_.state(), const_cast<::iovec*>(bufs.data()),
+          bufs.count(), bufs.total_size(), flags,
+          sender ? sender->data() : nullptr, sender ? &len : nullptr, ec);
+      if (!ec && sender)
         sender->resize(len <= sender->capacity() ? len : sender->capacity());
       return n;
     }

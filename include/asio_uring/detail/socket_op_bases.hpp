@@ -40,6 +40,17 @@ inline std::tuple<boost::system::error_code, std::size_t> transfer_result(
   return {boost::system::error_code(), static_cast<std::size_t>(result)};
 }
 
+// Points msg at count iovecs, and at an address when name is given.
+inline void set_message(::msghdr& msg, const ::iovec* iov, std::size_t count,
+    void* name = nullptr, unsigned namelen = 0) noexcept
+{
+  msg = ::msghdr{};
+  msg.msg_name = name;
+  msg.msg_namelen = namelen;
+  msg.msg_iov = const_cast<::iovec*>(iov);
+  msg.msg_iovlen = count;
+}
+
 // IORING_OP_RECV for one buffer, IORING_OP_RECVMSG for a sequence.
 // Lifetime: the iovecs and the msghdr live in this op; the memory they
 // point at is the caller's until the handler runs (Asio's buffer contract).
@@ -66,9 +77,7 @@ public:
           o->flags_, o->user_data());
     else
     {
-      o->msg_ = ::msghdr{};
-      o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
-      o->msg_.msg_iovlen = o->bufs_.count();
+      set_message(o->msg_, o->bufs_.data(), o->bufs_.count());
       core::prep_recvmsg(sqe, o->fd_, &o->msg_,
           static_cast<unsigned>(o->flags_), o->user_data());
     }
@@ -114,9 +123,7 @@ public:
           o->flags_, o->user_data());
     else
     {
-      o->msg_ = ::msghdr{};
-      o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
-      o->msg_.msg_iovlen = o->bufs_.count();
+      set_message(o->msg_, o->bufs_.data(), o->bufs_.count());
       core::prep_sendmsg(sqe, o->fd_, &o->msg_,
           static_cast<unsigned>(o->flags_), o->user_data());
     }
@@ -155,11 +162,8 @@ public:
     recvfrom_op_base* o = static_cast<recvfrom_op_base*>(base);
     if (o->prepare_poll(sqe))
       return;
-    o->msg_ = ::msghdr{};
-    o->msg_.msg_name = &o->addr_;
-    o->msg_.msg_namelen = sizeof(o->addr_);
-    o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
-    o->msg_.msg_iovlen = o->bufs_.count();
+    set_message(o->msg_, o->bufs_.data(), o->bufs_.count(), &o->addr_,
+        sizeof(o->addr_));
     core::prep_recvmsg(sqe, o->fd_, &o->msg_,
         static_cast<unsigned>(o->flags_), o->user_data());
   }
@@ -207,11 +211,8 @@ public:
     sendto_op_base* o = static_cast<sendto_op_base*>(base);
     if (o->prepare_poll(sqe))
       return;
-    o->msg_ = ::msghdr{};
-    o->msg_.msg_name = &o->addr_;
-    o->msg_.msg_namelen = o->len_;
-    o->msg_.msg_iov = const_cast<::iovec*>(o->bufs_.data());
-    o->msg_.msg_iovlen = o->bufs_.count();
+    set_message(o->msg_, o->bufs_.data(), o->bufs_.count(), &o->addr_,
+        o->len_);
     core::prep_sendmsg(sqe, o->fd_, &o->msg_,
         static_cast<unsigned>(o->flags_), o->user_data());
   }

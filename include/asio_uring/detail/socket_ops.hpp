@@ -76,8 +76,9 @@ std::size_t send(int fd, unsigned state, const ::iovec* iov,
     boost::system::error_code& ec);
 
 // recv/send with an address (receive_from, send_to): addr and len are the
-// sender's (len in/out) or the destination's. Same rules as recv/send; a
-// datagram of 0 bytes is received and sent like any other.
+// sender's (len in/out) or the destination's, or null/0 for none (recv and
+// send). Same rules; on a socket that is not stream-oriented a datagram of
+// 0 bytes is received and sent like any other.
 std::size_t recv_from(int fd, unsigned state, ::iovec* iov,
     std::size_t count, std::size_t total, int flags, void* addr,
     std::size_t* len, boost::system::error_code& ec);
