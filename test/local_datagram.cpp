@@ -13,55 +13,20 @@
 #include <boost/test/unit_test.hpp>
 
 #include "tcp_test_util.hpp"
+#include "test_util.hpp"
 
-#include <cstdlib>
-#include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 
 namespace net = asio_uring;
 using asio_uring_test::handler_calls;
+using asio_uring_test::record;
 using asio_uring_test::runs_dry;
+using asio_uring_test::temp_dir;
 using unix_dgram = net::local::datagram_protocol;
 
 static_assert(std::is_same_v<unix_dgram::socket,
     net::basic_datagram_socket<boost::asio::local::datagram_protocol>>);
-
-namespace {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-class temp_dir
-{
-public:
-  temp_dir()
-  {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir && *dir ? dir : "/tmp") + "/asio_uring_dgram_XXXXXX";
-    if (!::mkdtemp(path_.data()))
-      throw std::runtime_error("mkdtemp failed");
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() { std::filesystem::remove_all(path_); }
-
-  std::string file(const char* name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
-
-auto record(handler_calls& c)
-{
-  return [&c](boost::system::error_code ec, std::size_t n)
-  {
-    ++c.calls;
-    c.ec = ec;
-    c.n = n;
-  };
-}
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(local_datagram)
 

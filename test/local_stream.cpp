@@ -18,10 +18,8 @@
 #include "tcp_test_util.hpp"
 #include "test_util.hpp"
 
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -30,8 +28,10 @@
 
 namespace net = asio_uring;
 using asio_uring_test::handler_calls;
+using asio_uring_test::record;
 using asio_uring_test::random_bytes;
 using asio_uring_test::runs_dry;
+using asio_uring_test::temp_dir;
 using unix_stream = net::local::stream_protocol;
 
 static_assert(std::is_same_v<unix_stream::socket,
@@ -45,27 +45,6 @@ static_assert(std::is_same_v<net::local::basic_endpoint<int>,
     boost::asio::local::basic_endpoint<int>>);
 
 namespace {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents.
-class temp_dir
-{
-public:
-  temp_dir()
-  {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir && *dir ? dir : "/tmp") + "/asio_uring_local_XXXXXX";
-    if (!::mkdtemp(path_.data()))
-      throw std::runtime_error("mkdtemp failed");
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() { std::filesystem::remove_all(path_); }
-
-  std::string file(const char* name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
-};
 
 // Open descriptors of this process.
 std::size_t open_descriptors()
@@ -195,8 +174,7 @@ BOOST_AUTO_TEST_CASE(connect_pair_both_ways_then_end_of_stream)
         a.shutdown(unix_stream::socket::shutdown_send);
         char byte;
         b.async_read_some(net::buffer(&byte, 1),
-            [&](boost::system::error_code ec, std::size_t n)
-            { ++end.calls, end.ec = ec, end.n = n; });
+            record(end));
       });
 
   BOOST_TEST(runs_dry(ctx));
@@ -219,11 +197,9 @@ BOOST_AUTO_TEST_CASE(connect_pair_across_two_contexts)
   std::vector<unsigned char> got(data.size());
   handler_calls wrote, read;
   net::async_write(a, net::buffer(data),
-      [&](boost::system::error_code ec, std::size_t n)
-      { ++wrote.calls, wrote.ec = ec, wrote.n = n; });
+      record(wrote));
   net::async_read(b, net::buffer(got),
-      [&](boost::system::error_code ec, std::size_t n)
-      { ++read.calls, read.ec = ec, read.n = n; });
+      record(read));
 
   // The socket buffer is smaller than the data: both contexts take turns.
   for (int i = 0; i < 100000 && (wrote.calls == 0 || read.calls == 0); ++i)
@@ -310,8 +286,7 @@ BOOST_AUTO_TEST_CASE(cancel_and_close_with_operations_pending)
 
   b.async_read_some(net::buffer(buf),
       boost::asio::bind_cancellation_slot(signal.slot(),
-          [&](boost::system::error_code ec, std::size_t n)
-          { ++cancelled.calls, cancelled.ec = ec, cancelled.n = n; }));
+          record(cancelled)));
   ctx.poll(); // the receive reaches the ring
   signal.emit(boost::asio::cancellation_type::terminal);
   BOOST_TEST(runs_dry(ctx));
@@ -325,8 +300,7 @@ BOOST_AUTO_TEST_CASE(cancel_and_close_with_operations_pending)
   BOOST_TEST(got == "abc");
 
   b.async_read_some(net::buffer(buf),
-      [&](boost::system::error_code ec, std::size_t n)
-      { ++closed.calls, closed.ec = ec, closed.n = n; });
+      record(closed));
   ctx.restart();
   ctx.poll();
   b.close();

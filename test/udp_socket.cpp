@@ -23,6 +23,7 @@
 
 namespace net = asio_uring;
 using asio_uring_test::handler_calls;
+using asio_uring_test::record;
 using asio_uring_test::random_bytes;
 using asio_uring_test::runs_dry;
 using udp = net::ip::udp;
@@ -39,17 +40,6 @@ const auto loopback = boost::asio::ip::make_address("127.0.0.1");
 udp::socket bound_socket(net::io_context& ctx)
 {
   return udp::socket(ctx, udp::endpoint(loopback, 0));
-}
-
-// Records a transfer handler's call into c.
-auto record(handler_calls& c)
-{
-  return [&c](boost::system::error_code ec, std::size_t n)
-  {
-    ++c.calls;
-    c.ec = ec;
-    c.n = n;
-  };
 }
 
 } // namespace

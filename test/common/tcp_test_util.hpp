@@ -40,6 +40,17 @@ struct handler_calls
   std::size_t n = static_cast<std::size_t>(-1);
 };
 
+// A transfer handler (error_code, size_t) that records its call into c.
+inline auto record(handler_calls& c)
+{
+  return [&c](boost::system::error_code ec, std::size_t n)
+  {
+    ++c.calls;
+    c.ec = ec;
+    c.n = n;
+  };
+}
+
 // Runs ctx until it has no work left; false if that took over 10 s (a wait
 // that never completes, or work left behind).
 inline bool runs_dry(asio_uring::io_context& ctx)

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -79,6 +80,29 @@ public:
     ::close(fd);
     return out;
   }
+
+private:
+  std::string path_;
+};
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents
+// when the object dies.
+class temp_dir
+{
+public:
+  temp_dir()
+  {
+    const char* dir = std::getenv("TMPDIR");
+    path_ = std::string(dir && *dir ? dir : "/tmp") + "/asio_uring_test_XXXXXX";
+    if (!::mkdtemp(path_.data()))
+      throw std::runtime_error("mkdtemp failed");
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() { std::filesystem::remove_all(path_); }
+
+  // The path of name inside the directory.
+  std::string file(const char* name) const { return path_ + "/" + name; }
 
 private:
   std::string path_;
