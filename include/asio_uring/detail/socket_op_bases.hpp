@@ -172,13 +172,14 @@ public:
 
   std::tuple<boost::system::error_code, std::size_t> completion_args()
   {
-    if (result_ < 0)
-      return {errno_to_error(-result_), 0};
-    std::size_t n = msg_.msg_namelen <= sender_.capacity()
-        ? msg_.msg_namelen : sender_.capacity();
-    std::memcpy(sender_.data(), &addr_, n);
-    sender_.resize(n);
-    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+    if (result_ >= 0)
+    {
+      std::size_t n = msg_.msg_namelen <= sender_.capacity()
+          ? msg_.msg_namelen : sender_.capacity();
+      std::memcpy(sender_.data(), &addr_, n);
+      sender_.resize(n);
+    }
+    return transfer_result(result_, true, false, bufs_.total_size());
   }
 
 private:
@@ -221,9 +222,7 @@ public:
 
   std::tuple<boost::system::error_code, std::size_t> completion_args()
   {
-    if (result_ < 0)
-      return {errno_to_error(-result_), 0};
-    return {boost::system::error_code(), static_cast<std::size_t>(result_)};
+    return transfer_result(result_, false, false, bufs_.total_size());
   }
 
 private:
