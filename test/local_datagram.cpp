@@ -16,6 +16,7 @@
 #include "test_util.hpp"
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 namespace net = asio_uring;
@@ -36,9 +37,9 @@ BOOST_AUTO_TEST_CASE(connect_pair_keeps_boundaries_and_empty_datagrams)
   unix_dgram::socket a(ctx), b(ctx);
   net::local::connect_pair(a, b);
   handler_calls sent, first, empty, last;
-  a.async_send(net::buffer(std::string("one")), record(sent));
+  a.async_send(net::buffer(std::string_view("one")), record(sent));
   a.async_send(net::const_buffer(), record(sent));
-  a.async_send(net::buffer(std::string("three")), record(sent));
+  a.async_send(net::buffer(std::string_view("three")), record(sent));
   char b1[64], b2[64], b3[64];
   b.async_receive(net::buffer(b1),
       [&](boost::system::error_code ec, std::size_t n)
@@ -70,7 +71,7 @@ BOOST_AUTO_TEST_CASE(send_to_and_receive_from_between_paths)
   handler_calls from_a, from_anonymous;
   unix_dgram::endpoint sender_a, sender_anonymous;
   char buf1[16], buf2[16];
-  a.async_send_to(net::buffer(std::string("hi from a")), pb,
+  a.async_send_to(net::buffer(std::string_view("hi from a")), pb,
       [](boost::system::error_code ec, std::size_t) { BOOST_TEST(!ec); });
   b.async_receive_from(net::buffer(buf1), sender_a,
       [&](boost::system::error_code ec, std::size_t n)
@@ -95,13 +96,13 @@ BOOST_AUTO_TEST_CASE(errors)
   net::io_context ctx;
   unix_dgram::socket a(ctx, unix_dgram());
   handler_calls nobody, peer_gone;
-  a.async_send_to(net::buffer(std::string("x")),
+  a.async_send_to(net::buffer(std::string_view("x")),
       unix_dgram::endpoint(dir.file("nobody")), record(nobody));
 
   unix_dgram::socket p(ctx), q(ctx);
   net::local::connect_pair(p, q);
   q.close();
-  p.async_send(net::buffer(std::string("x")), record(peer_gone));
+  p.async_send(net::buffer(std::string_view("x")), record(peer_gone));
 
   BOOST_TEST(runs_dry(ctx));
   BOOST_TEST(nobody.calls == 1);

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -169,7 +170,7 @@ BOOST_AUTO_TEST_CASE(connected_send_and_receive)
 
   char buf[16];
   b.async_receive(net::buffer(buf), record(got));
-  a.async_send(net::buffer(std::string("hello")), record(sent));
+  a.async_send(net::buffer(std::string_view("hello")), record(sent));
   BOOST_TEST(runs_dry(ctx));
   BOOST_TEST(sent.n == 5u);
   BOOST_TEST(got.calls == 1);
@@ -199,7 +200,7 @@ BOOST_AUTO_TEST_CASE(ipv6)
   char buf[8];
   udp::endpoint from;
   b.async_receive_from(net::buffer(buf), from, record(got));
-  a.async_send_to(net::buffer(std::string("six")), b.local_endpoint(),
+  a.async_send_to(net::buffer(std::string_view("six")), b.local_endpoint(),
       [](boost::system::error_code ec, std::size_t) { BOOST_TEST(!ec); });
   BOOST_TEST(runs_dry(ctx));
   BOOST_TEST(got.n == 3u);
@@ -268,7 +269,7 @@ BOOST_AUTO_TEST_CASE(errors)
   a.connect(closed_port);
   handler_calls sent, refused;
   char buf[8];
-  a.async_send(net::buffer(std::string("anyone?")),
+  a.async_send(net::buffer(std::string_view("anyone?")),
       [&](boost::system::error_code ec, std::size_t n)
       {
         record(sent)(ec, n);
