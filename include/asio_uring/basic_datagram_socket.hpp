@@ -113,7 +113,7 @@ public:
   std::size_t send(const ConstBufferSequence& buffers, message_flags flags,
       boost::system::error_code& ec)
   {
-    return sync_send(buffers, flags, nullptr, 0, ec);
+    return this->sync_send(buffers, flags, nullptr, 0, ec);
   }
 
   /// Starts an asynchronous send on a connected socket.
@@ -171,8 +171,8 @@ public:
       const endpoint_type& destination, message_flags flags,
       boost::system::error_code& ec)
   {
-    return sync_send(buffers, flags, destination.data(), destination.size(),
-        ec);
+    return this->sync_send(buffers, flags, destination.data(),
+        destination.size(), ec);
   }
 
   /// Starts an asynchronous send to destination (copied: it need not
@@ -232,7 +232,7 @@ public:
   std::size_t receive(const MutableBufferSequence& buffers,
       message_flags flags, boost::system::error_code& ec)
   {
-    return sync_receive(buffers, flags, nullptr, ec);
+    return this->sync_receive(buffers, flags, nullptr, ec);
   }
 
   /// Starts an asynchronous receive on a connected socket.
@@ -291,7 +291,7 @@ public:
       endpoint_type& sender_endpoint, message_flags flags,
       boost::system::error_code& ec)
   {
-    return sync_receive(buffers, flags, &sender_endpoint, ec);
+    return this->sync_receive(buffers, flags, &sender_endpoint, ec);
   }
 
   /// Starts an asynchronous receive of a datagram and its sender's endpoint.
@@ -329,70 +329,6 @@ public:
   }
 
 private:
-  template <typename ConstBufferSequence>
-  std::size_t sync_send(const ConstBufferSequence& buffers,
-      message_flags flags, const void* addr, std::size_t len,
-      boost::system::error_code& ec)
-  {
-    if (!this->is_open())
-    {
-      ec = boost::asio::error::bad_descriptor;
-      return 0;
-    }
-    if constexpr (detail::is_null_buffers<ConstBufferSequence>)
-    {
-      // Waits until the socket is writable (Boost.Asio's null_buffers).
-      (void)flags, (void)addr, (void)len;
-      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
-          POLLOUT, ec);
-      return 0;
-    }
-    else
-    {
-      detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(
-          buffers);
-      return detail::socket_ops::send_to(this->impl_.fd(),
-          this->impl_.state(), bufs.data(), bufs.count(), bufs.total_size(),
-          flags, addr, len, ec);
-    }
-  }
-
-  template <typename MutableBufferSequence>
-  std::size_t sync_receive(const MutableBufferSequence& buffers,
-      message_flags flags, endpoint_type* sender,
-      boost::system::error_code& ec)
-  {
-    if (!this->is_open())
-    {
-      ec = boost::asio::error::bad_descriptor;
-      return 0;
-    }
-    if constexpr (detail::is_null_buffers<MutableBufferSequence>)
-    {
-      // Waits until a datagram is there (Boost.Asio's null_buffers); the
-      // sender cannot be known yet.
-      (void)flags;
-      if (sender)
-        *sender = endpoint_type();
-      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
-          POLLIN, ec);
-      return 0;
-    }
-    else
-    {
-      detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(
-          buffers);
-      std::size_t len = sender ? sender->capacity() : 0;
-      std::size_t n = detail::socket_ops::recv_from(this->impl_.fd(),
-          this->impl_.state(), const_cast<::iovec*>(bufs.data()),
-          bufs.count(), bufs.total_size(), flags,
-          sender ? sender->data() : nullptr, sender ? &len : nullptr, ec);
-      if (!ec && sender)
-        sender->resize(len <= sender->capacity() ? len : sender->capacity());
-      return n;
-    }
-  }
-
   class initiate_async_send
   {
   public:
@@ -409,10 +345,9 @@ private:
     void operator()(WriteHandler&& handler, const ConstBufferSequence& buffers,
         message_flags flags) const
     {
-      detail::start_message_transfer<
-          detail::send_op_base<ConstBufferSequence>>(self_->impl_, POLLOUT,
-          static_cast<WriteHandler&&>(handler), buffers,
-          static_cast<int>(flags), false);
+      detail::start_transfer<detail::send_op_base<ConstBufferSequence>,
+          false>(self_->impl_, POLLOUT, static_cast<WriteHandler&&>(handler),
+          buffers, static_cast<int>(flags), false);
     }
 
   private:
@@ -441,12 +376,12 @@ private:
       if constexpr (detail::is_null_buffers<ConstBufferSequence>)
       {
         (void)destination;
-        detail::start_message_transfer<void>(self_->impl_, POLLOUT,
+        detail::start_transfer<void, false>(self_->impl_, POLLOUT,
             static_cast<WriteHandler&&>(handler), buffers);
       }
       else
-        detail::start_message_transfer<
-            detail::sendto_op_base<ConstBufferSequence>>(self_->impl_,
+        detail::start_transfer<
+            detail::sendto_op_base<ConstBufferSequence>, false>(self_->impl_,
             POLLOUT, static_cast<WriteHandler&&>(handler), buffers,
             destination.data(), destination.size(), static_cast<int>(flags));
     }
@@ -479,8 +414,8 @@ private:
       const unsigned null_events =
           (flags & boost::asio::socket_base::message_out_of_band) ? POLLPRI
                                                                   : POLLIN;
-      detail::start_message_transfer<
-          detail::recv_op_base<MutableBufferSequence>>(self_->impl_,
+      detail::start_transfer<
+          detail::recv_op_base<MutableBufferSequence>, false>(self_->impl_,
           null_events, static_cast<ReadHandler&&>(handler), buffers,
           static_cast<int>(flags), false);
     }
@@ -513,16 +448,17 @@ private:
       {
         // The sender cannot be known before the datagram is read.
         *sender = endpoint_type();
-        detail::start_message_transfer<void>(self_->impl_,
+        detail::start_transfer<void, false>(self_->impl_,
             (flags & boost::asio::socket_base::message_out_of_band)
                 ? POLLPRI : POLLIN,
             static_cast<ReadHandler&&>(handler), buffers);
       }
       else
-        detail::start_message_transfer<
-            detail::recvfrom_op_base<MutableBufferSequence, endpoint_type>>(
-            self_->impl_, POLLIN, static_cast<ReadHandler&&>(handler),
-            buffers, *sender, static_cast<int>(flags));
+        detail::start_transfer<
+            detail::recvfrom_op_base<MutableBufferSequence, endpoint_type>,
+            false>(self_->impl_, POLLIN,
+            static_cast<ReadHandler&&>(handler), buffers, *sender,
+            static_cast<int>(flags));
     }
 
   private:

@@ -548,6 +548,73 @@ protected:
 
   detail::socket_impl<Protocol, Executor> impl_;
 
+  // The blocking send and receive behind the stream and datagram sockets'
+  // members: system calls (as Boost.Asio's), to addr/len or from *sender
+  // when given. null_buffers wait for readiness and transfer nothing.
+  template <typename ConstBufferSequence>
+  std::size_t sync_send(const ConstBufferSequence& buffers,
+      message_flags flags, const void* addr, std::size_t len,
+      boost::system::error_code& ec)
+  {
+    if (!this->is_open())
+    {
+      ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if constexpr (detail::is_null_buffers<ConstBufferSequence>)
+    {
+      // Waits until the socket is writable (Boost.Asio's null_buffers).
+      (void)flags, (void)addr, (void)len;
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLOUT, ec);
+      return 0;
+    }
+    else
+    {
+      detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(
+          buffers);
+      return detail::socket_ops::send_to(this->impl_.fd(),
+          this->impl_.state(), bufs.data(), bufs.count(), bufs.total_size(),
+          flags, addr, len, ec);
+    }
+  }
+
+  template <typename MutableBufferSequence>
+  std::size_t sync_receive(const MutableBufferSequence& buffers,
+      message_flags flags, endpoint_type* sender,
+      boost::system::error_code& ec)
+  {
+    if (!this->is_open())
+    {
+      ec = boost::asio::error::bad_descriptor;
+      return 0;
+    }
+    if constexpr (detail::is_null_buffers<MutableBufferSequence>)
+    {
+      // Waits until the socket is readable (Boost.Asio's null_buffers); a
+      // sender cannot be known yet.
+      (void)flags;
+      if (sender)
+        *sender = endpoint_type();
+      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
+          POLLIN, ec);
+      return 0;
+    }
+    else
+    {
+      detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(
+          buffers);
+      std::size_t len = sender ? sender->capacity() : 0;
+      std::size_t n = detail::socket_ops::recv_from(this->impl_.fd(),
+          this->impl_.state(), const_cast<::iovec*>(bufs.data()),
+          bufs.count(), bufs.total_size(), flags,
+          sender ? sender->data() : nullptr, sender ? &len : nullptr, ec);
+      if (!ec && sender)
+        sender->resize(len <= sender->capacity() ? len : sender->capacity());
+      return n;
+    }
+  }
+
 private:
   void open_and_bind(const endpoint_type& endpoint)
   {

@@ -145,23 +145,9 @@ public:
   std::size_t send(const ConstBufferSequence& buffers, message_flags flags,
       boost::system::error_code& ec)
   {
-    if (!this->is_open())
-    {
-      ec = boost::asio::error::bad_descriptor;
-      return 0;
-    }
-    if constexpr (detail::is_null_buffers<ConstBufferSequence>)
-    {
-      // Waits until the socket is writable (Boost.Asio's null_buffers).
-      (void)flags;
-      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
-          POLLOUT, ec);
-      return 0;
-    }
-    detail::iovecs<boost::asio::const_buffer, ConstBufferSequence> bufs(buffers);
-    return detail::socket_ops::send(this->impl_.fd(), this->impl_.state(),
-        bufs.data(), bufs.count(), bufs.total_size(), flags, ec);
+    return this->sync_send(buffers, flags, nullptr, 0, ec);
   }
+
 
   /// Starts an asynchronous send.
   /**
@@ -215,24 +201,9 @@ public:
   std::size_t receive(const MutableBufferSequence& buffers,
       message_flags flags, boost::system::error_code& ec)
   {
-    if (!this->is_open())
-    {
-      ec = boost::asio::error::bad_descriptor;
-      return 0;
-    }
-    if constexpr (detail::is_null_buffers<MutableBufferSequence>)
-    {
-      // Waits until the socket is readable (Boost.Asio's null_buffers).
-      (void)flags;
-      detail::socket_ops::poll_wait(this->impl_.fd(), this->impl_.state(),
-          POLLIN, ec);
-      return 0;
-    }
-    detail::iovecs<boost::asio::mutable_buffer, MutableBufferSequence> bufs(buffers);
-    return detail::socket_ops::recv(this->impl_.fd(), this->impl_.state(),
-        const_cast<::iovec*>(bufs.data()), bufs.count(), bufs.total_size(),
-        flags, ec);
+    return this->sync_receive(buffers, flags, nullptr, ec);
   }
+
 
   /// Starts an asynchronous receive.
   /**

@@ -454,9 +454,11 @@ void start_or_post(IoObject& impl, int immediate_result, Handler&& handler,
 // Starts a read or write (op Base, constructed from fd, buffers, args...)
 // as Boost.Asio's reactive services do: a closed object completes with
 // bad_descriptor, null_buffers become a wait for null_events completing
-// with 0 bytes, zero-size buffers complete at once with 0 bytes.
-template <typename Base, typename Handler, typename IoObject,
-    typename Buffers, typename... Args>
+// with 0 bytes, and zero-size buffers complete at once with 0 bytes on a
+// stream. A message (datagram) socket passes Stream = false: its zero-size
+// buffers go to the kernel, as an empty datagram is a datagram.
+template <typename Base, bool Stream = true, typename Handler,
+    typename IoObject, typename Buffers, typename... Args>
 void start_transfer(IoObject& impl, unsigned null_events, Handler&& handler,
     const Buffers& buffers, Args&&... args)
 {
@@ -466,30 +468,12 @@ void start_transfer(IoObject& impl, unsigned null_events, Handler&& handler,
         static_cast<Handler&&>(handler), impl.fd(), null_events);
   else
   {
-    if (immediate == no_immediate_result
+    if (Stream && immediate == no_immediate_result
         && boost::asio::buffer_size(buffers) == 0)
       immediate = 0;
     start_or_post<Base>(impl, immediate, static_cast<Handler&&>(handler),
         impl.fd(), buffers, static_cast<Args&&>(args)...);
   }
-}
-
-// start_transfer for messages (datagram sockets): as above, except that
-// zero-size buffers go to the kernel too, as Boost.Asio's reactor sends
-// and receives them on a socket that is not stream-oriented: an empty
-// datagram is a datagram.
-template <typename Base, typename Handler, typename IoObject,
-    typename Buffers, typename... Args>
-void start_message_transfer(IoObject& impl, unsigned null_events,
-    Handler&& handler, const Buffers& buffers, Args&&... args)
-{
-  int immediate = impl.is_open() ? no_immediate_result : -EBADF;
-  if constexpr (is_null_buffers<Buffers>)
-    start_or_post<null_buffers_op_base>(impl, immediate,
-        static_cast<Handler&&>(handler), impl.fd(), null_events);
-  else
-    start_or_post<Base>(impl, immediate, static_cast<Handler&&>(handler),
-        impl.fd(), buffers, static_cast<Args&&>(args)...);
 }
 
 } // namespace asio_uring::detail
